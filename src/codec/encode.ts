@@ -1,0 +1,223 @@
+// Encoders for the packets a client sends. Each writes into a caller-owned buffer at `off`
+// and returns the byte count, or a negative error code (errors.ts). None allocates or throws.
+import {
+  CONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE, PUBREL, MAX_REMAINING_LENGTH,
+} from './constants.js';
+import {
+  ERR_NO_SPACE, ERR_TOO_LONG, ERR_QOS, ERR_PACKET_ID, ERR_ARG, ERR_EMPTY,
+} from './errors.js';
+import { utf8Length, utf8Write, writeString, PLAIN, TOPIC_NAME, TOPIC_FILTER } from './utf8.js';
+
+/** A string is sent as UTF-8; a Uint8Array as raw bytes. */
+export type Bytes = string | Uint8Array;
+
+/** Bytes of a variable length integer holding `n` (n <= MAX_REMAINING_LENGTH). */
+export function varintSize(n: number): number {
+  return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4;
+}
+
+/**
+ * Writes the fixed header if the whole packet (`rem` bytes after the header) fits before `end`.
+ * Returns the offset of the variable header, or a negative error code.
+ */
+export function writeHeader(b: Uint8Array, off: number, end: number, first: number, rem: number): number {
+  if (rem > MAX_REMAINING_LENGTH) return ERR_TOO_LONG;
+  if (off + 1 + varintSize(rem) + rem > end) return ERR_NO_SPACE;
+  b[off++] = first;
+  do {
+    let d = rem % 128;
+    rem = (rem - d) / 128;
+    if (rem > 0) d |= 128;
+    b[off++] = d;
+  } while (rem > 0);
+  return off;
+}
+
+/** Length in bytes of a payload or binary field, or a negative error code. */
+export function bytesLength(v: Bytes): number {
+  return typeof v === 'string' ? utf8Length(v, PLAIN) : v.length;
+}
+
+/** Writes raw payload bytes (no length prefix); space already checked. */
+function writeRaw(b: Uint8Array, off: number, v: Bytes): number {
+  if (typeof v === 'string') return utf8Write(b, off, v);
+  b.set(v, off); // native copy of a whole array: no allocation
+  return off + v.length;
+}
+
+/** Writes a 2-byte-length-prefixed binary or UTF-8 field; space already checked. */
+function writeField(b: Uint8Array, off: number, v: Bytes, n: number): number {
+  b[off] = n >> 8;
+  b[off + 1] = n & 255;
+  return writeRaw(b, off + 2, v);
+}
+
+function validId(id: number): boolean {
+  return id > 0 && id < 65536 && id === (id | 0);
+}
+
+function validQos(q: number): boolean {
+  return q === 0 || q === 1 || q === 2;
+}
+
+/**
+ * PUBLISH. `id` is ignored at QoS 0. The topic must be a valid topic name (no wildcards).
+ */
+export function encodePublish(
+  b: Uint8Array, off: number, topic: string, payload: Bytes,
+  qos: number, retain: boolean, dup: boolean, id: number,
+): number {
+  if (!validQos(qos)) return ERR_QOS;
+  if (qos && !validId(id)) return ERR_PACKET_ID;
+  const t = utf8Length(topic, TOPIC_NAME);
+  if (t < 0) return t;
+  const p = typeof payload === 'string' ? utf8Length(payload, PLAIN) : payload.length;
+  if (p < 0) return p;
+  let i = writeHeader(b, off, b.length,
+    (PUBLISH << 4) | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0), 2 + t + (qos ? 2 : 0) + p);
+  if (i < 0) return i;
+  b[i] = t >> 8;
+  b[i + 1] = t & 255;
+  i = utf8Write(b, i + 2, topic);
+  if (qos) {
+    b[i++] = id >> 8;
+    b[i++] = id & 255;
+  }
+  return writeRaw(b, i, payload) - off;
+}
+
+/**
+ * The 4-byte packets that carry only a packet id: PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK.
+ * PUBREL gets its required flags (0b0010).
+ */
+export function encodeAck(b: Uint8Array, off: number, type: number, id: number): number {
+  if (!validId(id)) return ERR_PACKET_ID;
+  if (off + 4 > b.length) return ERR_NO_SPACE;
+  b[off] = (type << 4) | (type === PUBREL ? 2 : 0);
+  b[off + 1] = 2;
+  b[off + 2] = id >> 8;
+  b[off + 3] = id & 255;
+  return 4;
+}
+
+/** The 2-byte packets: PINGREQ, PINGRESP, DISCONNECT. */
+export function encodeEmpty(b: Uint8Array, off: number, type: number): number {
+  if (off + 2 > b.length) return ERR_NO_SPACE;
+  b[off] = type << 4;
+  b[off + 1] = 0;
+  return 2;
+}
+
+/** Will message carried by CONNECT. */
+export interface Will {
+  topic: string;
+  payload: Bytes;
+  qos?: number;
+  retain?: boolean;
+}
+
+/** CONNECT fields. */
+export interface ConnectFields {
+  clientId: string;
+  clean?: boolean;
+  /** Seconds, 0..65535; 0 turns keepalive off. */
+  keepalive?: number;
+  username?: string;
+  password?: Bytes;
+  will?: Will | null;
+}
+
+/** CONNECT for protocol "MQTT" level 4. */
+export function encodeConnect(b: Uint8Array, off: number, c: ConnectFields): number {
+  const ka = c.keepalive === undefined ? 60 : c.keepalive;
+  if (!(ka >= 0 && ka < 65536 && ka === (ka | 0))) return ERR_ARG;
+  const will = c.will;
+  const user = c.username;
+  const pass = c.password;
+  // 3.1.1 forbids a password without a user name [MQTT-3.1.2-22].
+  if (pass != null && user == null) return ERR_ARG;
+  let flags = c.clean === false ? 0 : 2;
+  let rem = 10;
+  const id = utf8Length(c.clientId, PLAIN);
+  if (id < 0) return id;
+  rem += 2 + id;
+  let wt = 0;
+  let wp = 0;
+  if (will) {
+    const q = will.qos || 0;
+    if (!validQos(q)) return ERR_QOS;
+    wt = utf8Length(will.topic, TOPIC_NAME);
+    if (wt < 0) return wt;
+    wp = bytesLength(will.payload);
+    if (wp < 0) return wp;
+    if (wp > 65535) return ERR_TOO_LONG;
+    rem += 4 + wt + wp;
+    flags |= 4 | (q << 3) | (will.retain ? 32 : 0);
+  }
+  let un = 0;
+  let pw = 0;
+  if (user != null) {
+    un = utf8Length(user, PLAIN);
+    if (un < 0) return un;
+    rem += 2 + un;
+    flags |= 128;
+  }
+  if (pass != null) {
+    pw = bytesLength(pass);
+    if (pw < 0) return pw;
+    if (pw > 65535) return ERR_TOO_LONG;
+    rem += 2 + pw;
+    flags |= 64;
+  }
+  let i = writeHeader(b, off, b.length, CONNECT << 4, rem);
+  if (i < 0) return i;
+  // Protocol name "MQTT", level 4.
+  b[i] = 0; b[i + 1] = 4; b[i + 2] = 77; b[i + 3] = 81; b[i + 4] = 84; b[i + 5] = 84; b[i + 6] = 4;
+  b[i + 7] = flags;
+  b[i + 8] = ka >> 8;
+  b[i + 9] = ka & 255;
+  i = writeField(b, i + 10, c.clientId, id);
+  if (will) {
+    i = writeField(b, i, will.topic, wt);
+    i = writeField(b, i, will.payload, wp);
+  }
+  if (user != null) i = writeField(b, i, user, un);
+  if (pass != null) i = writeField(b, i, pass, pw);
+  return i - off;
+}
+
+/**
+ * SUBSCRIBE with one entry per filter; `qos[i]` is the maximum QoS requested for `filters[i]`.
+ */
+export function encodeSubscribe(b: Uint8Array, off: number, id: number, filters: string[], qos: number[]): number {
+  return encodeFilterList(b, off, (SUBSCRIBE << 4) | 2, id, filters, qos);
+}
+
+/** UNSUBSCRIBE with one entry per filter. */
+export function encodeUnsubscribe(b: Uint8Array, off: number, id: number, filters: string[]): number {
+  return encodeFilterList(b, off, (UNSUBSCRIBE << 4) | 2, id, filters, null);
+}
+
+function encodeFilterList(
+  b: Uint8Array, off: number, first: number, id: number, filters: string[], qos: number[] | null,
+): number {
+  if (!validId(id)) return ERR_PACKET_ID;
+  const n = filters.length;
+  if (!n) return ERR_EMPTY;
+  let rem = 2;
+  for (let k = 0; k < n; k++) {
+    const len = utf8Length(filters[k], TOPIC_FILTER);
+    if (len < 0) return len;
+    if (qos && !validQos(qos[k])) return ERR_QOS;
+    rem += 2 + len + (qos ? 1 : 0);
+  }
+  let i = writeHeader(b, off, b.length, first, rem);
+  if (i < 0) return i;
+  b[i++] = id >> 8;
+  b[i++] = id & 255;
+  for (let k = 0; k < n; k++) {
+    i = writeString(b, i, b.length, filters[k], TOPIC_FILTER);
+    if (qos) b[i++] = qos[k];
+  }
+  return i - off;
+}

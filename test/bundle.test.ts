@@ -1,0 +1,58 @@
+// The device bundles, built in memory from rollup.config.js exactly as `npm run build` does:
+// broker-side codec code is left out, and the Espruino bundle is ES5 with no API Espruino lacks.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { rollup, type RollupOptions, type OutputOptions } from 'rollup';
+import { parse } from 'acorn';
+import configs from '../rollup.config.js';
+
+type Built = { file: string; code: string; modules: string[] };
+const built: Built[] = [];
+
+test.before(async () => {
+  for (const cfg of configs as RollupOptions[]) {
+    const bundle = await rollup({ ...cfg, onwarn: (w) => { throw new Error(`rollup warning: ${w.message}`); } });
+    const out = cfg.output as OutputOptions;
+    const { output } = await bundle.generate(out);
+    await bundle.close();
+    const chunk = output[0];
+    assert.is(chunk.type, 'chunk');
+    if (chunk.type !== 'chunk') continue;
+    built.push({
+      file: String(out.file),
+      code: chunk.code,
+      modules: Object.entries(chunk.modules).filter(([, m]) => m.renderedLength > 0).map(([id]) => id),
+    });
+  }
+});
+
+test('one bundle per runtime', () => {
+  assert.equal(built.map((b) => b.file).sort(), ['dist/mcu-mqtt.espruino.js', 'dist/mcu-mqtt.moddable.js']);
+});
+
+test('broker-side codec (server.ts) is not in any device bundle', () => {
+  for (const b of built) {
+    assert.ok(b.modules.some((m) => m.endsWith('decoder.ts')), `${b.file} lacks the decoder`);
+    assert.not.ok(b.modules.some((m) => m.endsWith('server.ts')), `${b.file} carries server.ts`);
+  }
+});
+
+test('Espruino bundle parses as strict ES5', () => {
+  const b = built.find((x) => x.file.includes('espruino'))!;
+  parse(b.code, { ecmaVersion: 5, sourceType: 'script' });
+});
+
+test('Espruino bundle uses nothing Espruino lacks (platforms.md)', () => {
+  const b = built.find((x) => x.file.includes('espruino'))!;
+  const banned = [/\bMap\b/, /\bSet\b/, /\bSymbol\b/, /TextEncoder/, /TextDecoder/, /isInteger/, /codePointAt/,
+    /copyWithin/, /Math\.imul/, /Math\.trunc/, /isView/, /Object\.freeze/, /\.prototype\.slice\.call/];
+  for (const re of banned) assert.not.ok(re.test(b.code), `uses ${re}`);
+});
+
+test('Moddable bundle is an ES module with no imports of Node modules', () => {
+  const b = built.find((x) => x.file.includes('moddable'))!;
+  parse(b.code, { ecmaVersion: 2020, sourceType: 'module' });
+  assert.not.ok(/from\s*["'](node:|net|tls|fs|events)/.test(b.code));
+});
+
+test.run();
