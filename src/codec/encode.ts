@@ -62,10 +62,11 @@ function validQos(q: number): boolean {
 
 /**
  * PUBLISH. `id` is ignored at QoS 0. The topic must be a valid topic name (no wildcards).
+ * `end` (default b.length) bounds the space the packet may use.
  */
 export function encodePublish(
   b: Uint8Array, off: number, topic: string, payload: Bytes,
-  qos: number, retain: boolean, dup: boolean, id: number,
+  qos: number, retain: boolean, dup: boolean, id: number, end?: number,
 ): number {
   if (!validQos(qos)) return ERR_QOS;
   if (qos && !validId(id)) return ERR_PACKET_ID;
@@ -73,7 +74,7 @@ export function encodePublish(
   if (t < 0) return t;
   const p = typeof payload === 'string' ? utf8Length(payload, PLAIN) : payload.length;
   if (p < 0) return p;
-  let i = writeHeader(b, off, b.length,
+  let i = writeHeader(b, off, end === undefined ? b.length : end,
     (PUBLISH << 4) | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0), 2 + t + (qos ? 2 : 0) + p);
   if (i < 0) return i;
   b[i] = t >> 8;

@@ -1,0 +1,60 @@
+// The two small interfaces through which the client meets the world. A shim per runtime
+// implements them (host-sim/ on Node, boards/ on Moddable and Espruino); the core never sees a
+// socket or a timer API directly.
+
+/**
+ * Where a transport puts received bytes: the decoder's receive buffer. A shim either copies a
+ * chunk with write(), or, reading one byte at a time (Moddable "number" format, Espruino strings),
+ * writes straight into `buf` from index `w` up to space() bytes and then calls commit(n).
+ * After adding bytes it calls TransportEvents.onReadable() so the client decodes them and frees
+ * room. space() returning 0 after onReadable() means the client has stopped reading (the
+ * connection is being closed): the shim stops feeding.
+ */
+export interface RxSink {
+  readonly buf: Uint8Array;
+  readonly w: number;
+  space(): number;
+  commit(n: number): void;
+  write(src: Uint8Array, off: number, end: number): number;
+}
+
+/** What the transport reports; the client implements it. */
+export interface TransportEvents {
+  /** The connection is up (TCP connected, TLS handshake done): the client sends CONNECT. */
+  onOpen(): void;
+  /** Bytes were added to the RxSink. */
+  onReadable(): void;
+  /** Room is back after write() accepted less than it was given. */
+  onWritable(): void;
+  /**
+   * The connection is gone, or never came up, without close() having been called. `reason` is a
+   * negative error code (ERR_CONNECTION, ERR_TLS, ERR_DNS from client-errors.ts) and `detail`
+   * a short text from the platform, never containing credentials.
+   */
+  onClose(reason: number, detail?: string): void;
+}
+
+/** A byte stream to the broker: TCP or TLS. One connection at a time. */
+export interface Transport {
+  /** Starts connecting; later comes onOpen, or onClose with a reason. */
+  open(host: string, port: number, rx: RxSink, events: TransportEvents): void;
+  /**
+   * Sends b[off, off+len). Returns how many bytes were accepted (the platform copies them);
+   * when less than len, the rest waits for onWritable.
+   */
+  write(b: Uint8Array, off: number, len: number): number;
+  /** Closes the connection. No event follows for this connection. Safe to call twice. */
+  close(): void;
+}
+
+/** Milliseconds and one-shot timers. */
+export interface Clock {
+  /**
+   * A millisecond counter. It may wrap (Moddable's Time.ticks is signed 32-bit on devices), so
+   * the client only ever uses differences: ((a - b) | 0).
+   */
+  now(): number;
+  /** Calls fn once after ms milliseconds; returns a handle for clear(). */
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
