@@ -141,36 +141,42 @@ test('a packet larger than the buffer is reported with its size and id, skipped,
   }
 });
 
-test('encode: invalid arguments give named codes and write nothing', () => {
+test('encode: invalid arguments give named codes and write nothing outside the packet space', () => {
   const b = new Uint8Array(64).fill(0xaa);
-  const same = () => assert.ok(b.every((x) => x === 0xaa), 'buffer was written');
-  assert.is(C.encodePublish(b, 0, 'a/+', 'x', 0, false, false, 0), C.ERR_TOPIC); same();
-  assert.is(C.encodePublish(b, 0, 'a/#', 'x', 0, false, false, 0), C.ERR_TOPIC); same();
-  assert.is(C.encodePublish(b, 0, '', 'x', 0, false, false, 0), C.ERR_TOPIC); same();
-  assert.is(C.encodePublish(b, 0, 'a\u0000', 'x', 0, false, false, 0), C.ERR_UTF8); same();
-  assert.is(C.encodePublish(b, 0, 'a\ud800', 'x', 0, false, false, 0), C.ERR_UTF8); same();
-  assert.is(C.encodePublish(b, 0, 'a\udc00b', 'x', 0, false, false, 0), C.ERR_UTF8); same();
-  assert.is(C.encodePublish(b, 0, 'a', 'x', 3, false, false, 1), C.ERR_QOS); same();
-  assert.is(C.encodePublish(b, 0, 'a', 'x', -1, false, false, 1), C.ERR_QOS); same();
-  assert.is(C.encodePublish(b, 0, 'a', 'x', 1, false, false, 0), C.ERR_PACKET_ID); same();
-  assert.is(C.encodePublish(b, 0, 'a', 'x', 2, false, false, 65536), C.ERR_PACKET_ID); same();
-  assert.is(C.encodePublish(b, 0, 'a', 'x', 1, false, false, 1.5), C.ERR_PACKET_ID); same();
-  assert.is(C.encodePublish(b, 0, 'x'.repeat(65536), 'x', 0, false, false, 0), C.ERR_TOO_LONG); same();
-  assert.is(C.encodeAck(b, 0, C.PUBACK, 0), C.ERR_PACKET_ID); same();
-  assert.is(C.encodeSubscribe(b, 0, 1, [], []), C.ERR_EMPTY); same();
-  assert.is(C.encodeSubscribe(b, 0, 1, ['a/b#'], [0]), C.ERR_TOPIC); same();
-  assert.is(C.encodeSubscribe(b, 0, 1, ['a'], [3]), C.ERR_QOS); same();
-  assert.is(C.encodeUnsubscribe(b, 0, 0, ['a']), C.ERR_PACKET_ID); same();
-  assert.is(C.encodeConnect(b, 0, { clientId: 'c', keepalive: 65536 }), C.ERR_ARG); same();
-  assert.is(C.encodeConnect(b, 0, { clientId: 'c', password: 'p' }), C.ERR_ARG); same();
-  assert.is(C.encodeConnect(b, 0, { clientId: 'c', will: { topic: 'a/+', payload: '' } }), C.ERR_TOPIC); same();
-  assert.is(C.encodeConnect(b, 0, { clientId: 'c', will: { topic: 't', payload: '', qos: 3 } }), C.ERR_QOS); same();
-  assert.is(C.encodeConnect(b, 0, { clientId: 'c\u0000' }), C.ERR_UTF8); same();
+  // Publish may use its packet space [off, end) before it finds a bad topic; beyond it, nothing.
+  const same = () => assert.ok(b.subarray(32).every((x) => x === 0xaa), 'wrote past end');
+  const pub = (t: string, q: number, id: number) => C.encodePublish(b, 0, t, 'x', q, false, false, id, 32);
+  assert.is(pub('a/+', 0, 0), C.ERR_TOPIC); same();
+  assert.is(pub('a/#', 0, 0), C.ERR_TOPIC); same();
+  assert.is(pub('', 0, 0), C.ERR_TOPIC); same();
+  assert.is(pub('a\u0000', 0, 0), C.ERR_UTF8); same();
+  assert.is(pub('a\ud800', 0, 0), C.ERR_UTF8); same();
+  assert.is(pub('a\udc00b', 0, 0), C.ERR_UTF8); same();
+  assert.is(pub('é/+', 0, 0), C.ERR_TOPIC); same();
+  assert.is(pub('a', 3, 1), C.ERR_QOS); same();
+  assert.is(pub('a', -1, 1), C.ERR_QOS); same();
+  assert.is(pub('a', 1, 0), C.ERR_PACKET_ID); same();
+  assert.is(pub('a', 2, 65536), C.ERR_PACKET_ID); same();
+  assert.is(pub('a', 1, 1.5), C.ERR_PACKET_ID); same();
+  assert.is(C.encodePublish(b, 0, 'x'.repeat(65536), 'x', 0, false, false, 0), C.ERR_TOO_LONG);
+  b.fill(0xaa);
+  const none = () => assert.ok(b.every((x) => x === 0xaa), 'buffer was written');
+  assert.is(C.encodeAck(b, 0, C.PUBACK, 0), C.ERR_PACKET_ID); none();
+  assert.is(C.encodeSubscribe(b, 0, 1, [], []), C.ERR_EMPTY); none();
+  assert.is(C.encodeSubscribe(b, 0, 1, ['a/b#'], [0]), C.ERR_TOPIC); none();
+  assert.is(C.encodeSubscribe(b, 0, 1, ['a'], [3]), C.ERR_QOS); none();
+  assert.is(C.encodeUnsubscribe(b, 0, 0, ['a']), C.ERR_PACKET_ID); none();
+  assert.is(C.encodeConnect(b, 0, { clientId: 'c', keepalive: 65536 }), C.ERR_ARG); none();
+  assert.is(C.encodeConnect(b, 0, { clientId: 'c', password: 'p' }), C.ERR_ARG); none();
+  assert.is(C.encodeConnect(b, 0, { clientId: 'c', will: { topic: 'a/+', payload: '' } }), C.ERR_TOPIC); none();
+  assert.is(C.encodeConnect(b, 0, { clientId: 'c', will: { topic: 't', payload: '', qos: 3 } }), C.ERR_QOS); none();
+  assert.is(C.encodeConnect(b, 0, { clientId: 'c\u0000' }), C.ERR_UTF8); none();
 });
 
-test('encode: every buffer too small by any amount gives ERR_NO_SPACE and writes nothing', () => {
-  const makers: ((b: Uint8Array, off: number) => number)[] = [
-    (b, o) => C.encodePublish(b, o, 'home/€/🌡', 'payload ✓', 2, true, true, 300),
+test('encode: every space too small by any amount gives ERR_NO_SPACE and writes nothing past it', () => {
+  const makers: ((b: Uint8Array, off: number, end: number) => number)[] = [
+    (b, o, e) => C.encodePublish(b, o, 'home/€/🌡', 'payload ✓', 2, true, true, 300, e),
+    (b, o, e) => C.encodePublish(b, o, 'home/ascii/topic', new Uint8Array(200).fill(3), 1, false, false, 7, e),
     (b, o) => C.encodeConnect(b, o, { clientId: 'dev-1', username: 'u', password: 'secret', will: { topic: 's', payload: 'offline', qos: 1, retain: true } }),
     (b, o) => C.encodeSubscribe(b, o, 5, ['a/+/c', '#', '$SYS/x'], [0, 1, 2]),
     (b, o) => C.encodeUnsubscribe(b, o, 5, ['a/+/c', '#']),
@@ -178,14 +184,20 @@ test('encode: every buffer too small by any amount gives ERR_NO_SPACE and writes
     (b, o) => C.encodeEmpty(b, o, C.PINGREQ),
   ];
   for (const make of makers) {
-    const full = make(new Uint8Array(512), 3);
+    const full = make(new Uint8Array(512), 3, 512);
     assert.ok(full > 0);
     for (let size = 3; size < 3 + full; size++) {
+      // The buffer ends at `size`; a longer one with `end` = size must keep its tail untouched.
       const b = new Uint8Array(size).fill(0xaa);
-      assert.is(make(b, 3), C.ERR_NO_SPACE, `size ${size}`);
-      assert.ok(b.every((x) => x === 0xaa), 'buffer was written');
+      assert.is(make(b, 3, size), C.ERR_NO_SPACE, `size ${size}`);
+      const big = new Uint8Array(size + 300).fill(0xaa);
+      const r = make(big, 3, size);
+      if (make.length === 3) {
+        assert.is(r, C.ERR_NO_SPACE);
+        assert.ok(big.subarray(size).every((x) => x === 0xaa), 'wrote past end');
+      }
     }
-    assert.is(make(new Uint8Array(3 + full), 3), full);
+    assert.is(make(new Uint8Array(3 + full), 3, 3 + full), full);
   }
 });
 

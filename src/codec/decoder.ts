@@ -194,8 +194,19 @@ export class Decoder {
         const t = (b[i] << 8) | b[i + 1];
         let at = i + 2 + t;
         if (at + (qos ? 2 : 0) > end) return ERR_LENGTH;
-        if (!utf8Valid(b, i + 2, at)) return ERR_UTF8;
-        if (!topicNameValid(b, i + 2, at)) return ERR_TOPIC;
+        // One pass for the usual ASCII topic; full UTF-8 validation from the first byte >= 0x80.
+        let wild = t === 0;
+        for (let k = i + 2; k < at; k++) {
+          const c = b[k];
+          if (c >= 0x80) {
+            if (!utf8Valid(b, k, at)) return ERR_UTF8;
+            wild = wild || !topicNameValid(b, k, at);
+            break;
+          }
+          if (c === 0) return ERR_UTF8;
+          if (c === 0x2b || c === 0x23) wild = true;
+        }
+        if (wild) return ERR_TOPIC;
         p.topicOff = i + 2;
         p.topicLen = t;
         if (qos) {

@@ -70,16 +70,37 @@ export function encodePublish(
 ): number {
   if (!validQos(qos)) return ERR_QOS;
   if (qos && !validId(id)) return ERR_PACKET_ID;
-  const t = utf8Length(topic, TOPIC_NAME);
-  if (t < 0) return t;
   const p = typeof payload === 'string' ? utf8Length(payload, PLAIN) : payload.length;
   if (p < 0) return p;
-  let i = writeHeader(b, off, end === undefined ? b.length : end,
-    (PUBLISH << 4) | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0), 2 + t + (qos ? 2 : 0) + p);
-  if (i < 0) return i;
-  b[i] = t >> 8;
-  b[i + 1] = t & 255;
-  i = utf8Write(b, i + 2, topic);
+  const lim = end === undefined ? b.length : end;
+  const first = (PUBLISH << 4) | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0);
+  // Fast path, one pass: assume a plain ASCII topic (one byte per character) and check each
+  // character as it is copied. Anything else (or an invalid topic) takes the general path, which
+  // may overwrite what this one wrote; on error only bytes inside the packet's space were touched.
+  let t = topic.length;
+  let i = t > 0 && t <= 65535 ? writeHeader(b, off, lim, first, 2 + t + (qos ? 2 : 0) + p) : -1;
+  if (i >= 0) {
+    b[i] = t >> 8;
+    b[i + 1] = t & 255;
+    i += 2;
+    for (let k = 0; k < t; k++) {
+      const c = topic.charCodeAt(k);
+      if (c >= 0x80 || c === 0 || c === 0x2b || c === 0x23) {
+        i = -1;
+        break;
+      }
+      b[i++] = c;
+    }
+  }
+  if (i < 0) {
+    t = utf8Length(topic, TOPIC_NAME);
+    if (t < 0) return t;
+    i = writeHeader(b, off, lim, first, 2 + t + (qos ? 2 : 0) + p);
+    if (i < 0) return i;
+    b[i] = t >> 8;
+    b[i + 1] = t & 255;
+    i = utf8Write(b, i + 2, topic);
+  }
   if (qos) {
     b[i++] = id >> 8;
     b[i++] = id & 255;

@@ -1,22 +1,29 @@
 // Codec benchmark worker (not a test: test/run.js skips test/bench/). Measures encode+decode pairs
 // of one QoS 1 PUBLISH (topic 'home/livingroom/temperature', 64-byte payload, packet id cycling
-// 1..65535) for ONE library per process, and prints one JSON line as its last line of output.
-// Driven by codec-run.js, which explains how the processes are arranged; run by hand as
+// 1..65535, 97 bytes on the wire) for ONE library per process and prints one JSON line as its
+// last line of output. Driven by codec-run.js, which explains how the processes are arranged;
+// by hand:
 //
-//   node --import tsx [--jitless] test/bench/codec.ts <ours|peer> <iters|0> <reps> [targetMs]
+//   node --import tsx [--jitless] test/bench/codec.ts <ours|ours-sub|peer> <iters|0> <reps> [targetMs]
 //
 // iters > 0: every timed repetition runs exactly `iters` pairs (the GC count is per repetition).
 // iters = 0: the count is calibrated from the warm-up rate so one repetition lasts ~targetMs.
 //
 // Per pair:
-//   ours: encodePublish() into a 256-byte transmit buffer, Decoder.write() of those bytes (the
-//         general byte-loop copy path, since the packet does not fill the source buffer), then
-//         next() until NEED_MORE, as a client's receive loop does. The PUBLISH must come back as
-//         type PUBLISH with the packet id just encoded, QoS 1 and a 64-byte payload, and the
-//         drain must end at NEED_MORE (not an error), or the run aborts. Nothing allocates.
-//   peer: mqtt-packet generate() of one reused packet object (only messageId changes: the most
-//         favourable way to call it) and parser.parse() of the Buffer it returns, with a
-//         'packet' listener making the same checks. Allocation is inherent to its API.
+//   ours:     encodePublish() into a reused transmit buffer, Decoder.write() of the encoded bytes,
+//             then next() until NEED_MORE, as a client's receive loop does. The packet must come
+//             back as type PUBLISH with the packet id just encoded, QoS 1 and a 64-byte payload,
+//             and the drain must end at NEED_MORE (not an error), or the run aborts. Nothing
+//             allocates. The transmit buffer is exactly one packet long, so the decoder is fed
+//             one whole chunk holding one packet: the same input the peer's parse() gets (the
+//             Buffer generate() returns), and what a socket read hands a client. write() then
+//             copies with one native TypedArray.set().
+//   ours-sub: the same, but the transmit buffer is 256 bytes and write(tx, 0, 97) gets a
+//             sub-range, which write() copies with its JS byte loop (no subarray, no allocation).
+//             Shown as a second row: the slow path an interpreter pays when chunks are slices.
+//   peer:     mqtt-packet generate() of one reused packet object (only messageId changes: the
+//             cheapest way to call it) and parser.parse() of the Buffer it returns, with a
+//             'packet' listener making the same checks. Allocation is inherent to its API.
 //
 // GC runs are counted with a PerformanceObserver on 'gc' entries (perf_hooks), not --trace-gc.
 // Entries are delivered asynchronously, so the count is read after yielding to the event loop
@@ -34,8 +41,8 @@ const lib = process.argv[2];
 const fixedIters = Number(process.argv[3] ?? 0);
 const reps = Number(process.argv[4] ?? 3);
 const targetMs = Number(process.argv[5] ?? 1500);
-if ((lib !== 'ours' && lib !== 'peer') || !(fixedIters >= 0) || !(reps >= 1) || !(targetMs > 0)) {
-  console.error('usage: codec.ts <ours|peer> <iters|0> <reps> [targetMs]');
+if ((lib !== 'ours' && lib !== 'ours-sub' && lib !== 'peer') || !(fixedIters >= 0) || !(reps >= 1) || !(targetMs > 0)) {
+  console.error('usage: codec.ts <ours|ours-sub|peer> <iters|0> <reps> [targetMs]');
   process.exit(2);
 }
 const jitless = process.execArgv.includes('--jitless');
@@ -50,7 +57,7 @@ const payloadBytes = new Uint8Array(PAYLOAD_LEN);
 for (let k = 0; k < PAYLOAD_LEN; k++) payloadBytes[k] = (k * 7 + 3) & 255;
 
 // ---- ours ----------------------------------------------------------------------------------
-const tx = new Uint8Array(256);
+const tx = new Uint8Array(lib === 'ours-sub' ? 256 : PKT_LEN);
 const dec = new Decoder(512);
 const pkt = dec.pkt;
 let oursId = 1;
@@ -108,7 +115,7 @@ function runPeer(n: number): number {
   return peerBad ? -3 : peerOk - before;
 }
 
-const run = lib === 'ours' ? runOurs : runPeer;
+const run = lib === 'peer' ? runPeer : runOurs;
 
 // ---- sanity: both libraries produce the same bytes for the same packet ------------------------
 {
