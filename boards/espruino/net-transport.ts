@@ -1,0 +1,80 @@
+// Transport over Espruino's net module, or tls on ESP32 (not on ESP8266). Espruino delivers each
+// chunk as a new String of bytes (one char per byte) and sends binary only as a String, so each
+// direction allocates one string per chunk: unavoidable there, and the client itself still
+// allocates nothing.
+import type { Transport, TransportEvents, RxSink } from '../../src/transport.js';
+import { ERR_CONNECTION, ERR_TLS } from '../../src/client-errors.js';
+
+declare function require(name: string): any;
+declare const E: { toString(v: Uint8Array): string };
+
+export interface NetTransportOptions {
+  /** tls.connect options (ca, key, cert as PEM strings); absent means plain TCP. */
+  tls?: Record<string, unknown>;
+}
+
+export class NetTransport implements Transport {
+  private s: any = null;
+  private readonly tls: Record<string, unknown> | undefined;
+
+  constructor(options?: NetTransportOptions) {
+    this.tls = options && options.tls;
+  }
+
+  open(host: string, port: number, rx: RxSink, ev: TransportEvents): void {
+    const self = this;
+    const t = this.tls;
+    const opts: Record<string, unknown> = { host: host, port: port };
+    if (t) for (const k in t) opts[k] = t[k];
+    let up = false;
+    const s = require(t ? 'tls' : 'net').connect(opts, function () {
+      up = true;
+      ev.onOpen();
+    });
+    this.s = s;
+    s.on('data', function (d: string) {
+      if (self.s !== s) return;
+      let i = 0;
+      while (i < d.length) {
+        let n = rx.space();
+        if (!n) {
+          ev.onReadable();
+          n = rx.space();
+          if (!n) return;
+        }
+        if (n > d.length - i) n = d.length - i;
+        const b = rx.buf;
+        const w = rx.w;
+        for (let k = 0; k < n; k++) b[w + k] = d.charCodeAt(i + k);
+        rx.commit(n);
+        i += n;
+      }
+      ev.onReadable();
+    });
+    s.on('drain', function () {
+      if (self.s === s) ev.onWritable();
+    });
+    s.on('error', function () {
+      if (self.s !== s) return;
+      self.s = null;
+      ev.onClose(t && !up ? ERR_TLS : ERR_CONNECTION, 'socket error');
+    });
+    s.on('close', function () {
+      if (self.s !== s) return;
+      self.s = null;
+      ev.onClose(ERR_CONNECTION, 'closed');
+    });
+  }
+
+  write(b: Uint8Array, off: number, len: number): number {
+    // Espruino buffers what it is given (write always returns false; 'drain' follows).
+    if (this.s) this.s.write(E.toString(b.subarray(off, off + len)));
+    return len;
+  }
+
+  close(): void {
+    const s = this.s;
+    this.s = null;
+    if (s) s.end();
+  }
+}

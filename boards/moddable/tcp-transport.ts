@@ -1,0 +1,76 @@
+// Transport over the ECMA-419 TCP socket (embedded:io/socket/tcp), in "number" format so reading
+// and writing allocate nothing: each read() returns one byte, each write(byte) sends one.
+// ECMA-419 takes an IP address only, so a host name is resolved first with Net.resolve.
+import TCP from 'embedded:io/socket/tcp';
+import Net from 'net';
+import type { Transport, TransportEvents, RxSink } from '../../src/transport.js';
+import { ERR_CONNECTION, ERR_DNS } from '../../src/client-errors.js';
+
+const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
+
+export class TcpTransport implements Transport {
+  private s: TCP | null = null;
+  /** Bytes the socket will take now (from onWritable). */
+  private room = 0;
+
+  open(host: string, port: number, rx: RxSink, ev: TransportEvents): void {
+    const self = this;
+    let up = false;
+    const start = (address: string | undefined) => {
+      if (!address) return ev.onClose(ERR_DNS, host);
+      const s: TCP = new TCP({
+        address, port, nodelay: true, format: 'number',
+        onReadable(count: number) {
+          if (self.s !== s) return;
+          let n = rx.space();
+          while (count) {
+            if (!n) {
+              ev.onReadable(); // decode what is buffered to make room
+              n = rx.space();
+              if (!n) return;
+            }
+            const k = count < n ? count : n;
+            const b = rx.buf;
+            const w = rx.w;
+            for (let i = 0; i < k; i++) b[w + i] = s.read() as number;
+            rx.commit(k);
+            count -= k;
+            n -= k;
+          }
+          ev.onReadable();
+        },
+        onWritable(count: number) {
+          if (self.s !== s) return;
+          self.room = count;
+          if (up) return ev.onWritable();
+          up = true; // the first onWritable means connected
+          ev.onOpen();
+        },
+        onError() {
+          // A remote close arrives here too: ECMA-419 has no close event.
+          if (self.s !== s) return;
+          self.s = null;
+          ev.onClose(ERR_CONNECTION, 'socket error');
+        },
+      });
+      self.s = s;
+    };
+    if (IPV4.test(host)) start(host);
+    else Net.resolve(host, (_name: string, address?: string) => start(address));
+  }
+
+  write(b: Uint8Array, off: number, len: number): number {
+    const s = this.s;
+    if (!s) return len; // closed: the bytes go nowhere, the client learns of it from onClose
+    const n = len < this.room ? len : this.room;
+    for (let i = 0; i < n; i++) s.write(b[off + i]);
+    this.room -= n;
+    return n;
+  }
+
+  close(): void {
+    const s = this.s;
+    this.s = null;
+    if (s) s.close();
+  }
+}
