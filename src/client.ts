@@ -210,7 +210,7 @@ export class MqttClient {
   get queued(): number {
     let n = 0;
     const ob = this.outbox;
-    for (let p = ob.head; p !== ob.tail; p = ob.next(p)) if (ob.buf[p] !== S_DONE) n++;
+    for (let k = 0, p = ob.head; k < ob.count; k++, p = ob.next(p)) if (ob.buf[p] !== S_DONE) n++;
     return n;
   }
 
@@ -605,6 +605,8 @@ export class MqttClient {
    */
   private flush(): boolean {
     const t = this.t;
+    // Nothing goes to a closed transport; a half-written packet starts over on the next connection.
+    if (this.state === OFFLINE) return false;
     if (this.wSrc) {
       const k = t.write(this.wSrc, this.wOff, this.wEnd - this.wOff);
       this.sent = true;

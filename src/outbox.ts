@@ -3,7 +3,7 @@
 // [state][packet id hi][packet id lo][PUBLISH packet bytes]; entries never straddle the end of
 // the ring (a WRAP marker sends the walk back to 0). Acks may come out of order: an acked entry
 // becomes a DONE hole and its space returns when the head reaches it.
-import { encodePublish, type Bytes } from './codec/encode.js';
+import { encodePublish, publishLength, type Bytes } from './codec/encode.js';
 import { ERR_NO_SPACE, ERR_TOO_LONG } from './codec/errors.js';
 import { ERR_OUTBOX_FULL } from './client-errors.js';
 
@@ -54,17 +54,24 @@ export class Outbox {
     if (!this.count) this.head = this.tail = this.send = 0;
     const head = this.head;
     let at = this.tail;
-    // Packet id 1 is a placeholder: the real one is written when the entry is sent.
-    let n = encodePublish(b, at + HDR, topic, payload, qos, retain, false, 1, at > head || !this.count ? cap : head);
+    // Packet id 1 is a placeholder: the real one is written when the entry is sent. A wrapped
+    // tail stops one byte short of the head, so tail === head only ever means empty.
+    let n = encodePublish(b, at + HDR, topic, payload, qos, retain, false, 1, at > head || !this.count ? cap : head - 1);
     if (n === ERR_NO_SPACE && at > head) {
       // Does not fit before the end: try at the start, before the head.
-      n = encodePublish(b, HDR, topic, payload, qos, retain, false, 1, head);
+      n = encodePublish(b, HDR, topic, payload, qos, retain, false, 1, head - 1);
       if (n > 0) {
         if (at < cap) b[at] = S_WRAP;
+        // Everything was sent: `send` sat at the old tail, which is now the WRAP marker (or the
+        // end of the ring). The next entry to send is the new one at 0.
+        if (this.send === at) this.send = 0;
         at = 0;
       }
     }
-    if (n < 0) return n !== ERR_NO_SPACE ? n : this.count ? ERR_OUTBOX_FULL : ERR_TOO_LONG;
+    if (n < 0) {
+      if (n !== ERR_NO_SPACE) return n;
+      return HDR + publishLength(topic, payload, qos) > cap ? ERR_TOO_LONG : ERR_OUTBOX_FULL;
+    }
     b[at] = S_NEW;
     b[at + 1] = b[at + 2] = 0;
     this.tail = at + HDR + n;
@@ -145,10 +152,10 @@ export class Outbox {
    */
   rewind(sessionPresent: boolean): void {
     const b = this.buf;
-    const end = this.send;
     this.send = this.head;
     if (sessionPresent) return;
-    for (let p = this.head; p !== end; p = this.next(p)) {
+    // Every entry, not just those before `send`: an interrupted resend leaves sent ones after it.
+    for (let k = 0, p = this.head; k < this.count; k++, p = this.next(p)) {
       if (b[p] === S_SENT) {
         b[p] = S_NEW;
         b[p + HDR] &= ~8; // clear DUP

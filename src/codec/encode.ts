@@ -108,6 +108,16 @@ export function encodePublish(
   return writeRaw(b, i, payload) - off;
 }
 
+/** Whole size of a PUBLISH (fixed header included), or a negative error code. */
+export function publishLength(topic: string, payload: Bytes, qos: number): number {
+  const t = utf8Length(topic, TOPIC_NAME);
+  if (t < 0) return t;
+  const p = bytesLength(payload);
+  if (p < 0) return p;
+  const rem = 2 + t + (qos ? 2 : 0) + p;
+  return 1 + varintSize(rem) + rem;
+}
+
 /**
  * The 4-byte packets that carry only a packet id: PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK.
  * PUBREL gets its required flags (0b0010).

@@ -1,0 +1,443 @@
+// npm run bench:e2e — end-to-end throughput through a real broker: mcu-mqtt ("ours": MqttClient
+// over host-sim's NodeTransport/nodeClock) and MQTT.js 5 ("mqttjs") side by side, in one run,
+// through the same mosquitto. A benchmark, not a test (test/run.js skips test/bench/).
+//
+// Arrangement:
+// - The runner (this file without arguments) starts its own mosquitto on a free loopback port from
+//   a config file in a temp dir: `listener PORT 127.0.0.1`, `allow_anonymous true`,
+//   `max_inflight_messages 0` and `max_queued_messages 0` (no limits: the broker forwards as fast
+//   as it can, QoS 2 included), `persistence false`. It is killed (by its pid) at the end.
+// - Each library runs in its own child process (`node --import tsx test/bench/e2e.ts <lib> <port>
+//   <timeoutMs>`), one at a time, so peak RSS (process.resourceUsage().maxRSS) is that library's
+//   alone; a child loads only its own library (dynamic import). Three children per library, in
+//   the order ours, mqttjs, mqttjs, ours, ours, mqttjs (a drift in machine load hits both alike);
+//   a library's msgs/s is the MEDIAN of its three runs per QoS (min..max shown), its RSS the
+//   largest peak of its three children.
+// - In a child: one subscriber and one publisher client of that library. For QoS 0, 1, 2 in turn:
+//   the subscriber subscribes (at that QoS) to a topic of its own, then the publisher sends
+//   `count` (50,000) messages of 64 bytes; the first 4 payload bytes are the sequence number.
+//   The subscriber counts distinct sequence numbers (plus duplicates and out-of-order arrivals).
+//   A run ends when all have arrived or after `timeoutMs`; msgs/s is distinct messages received
+//   divided by the time from the first to the last arrival, at the subscriber.
+// - Publishing, ours: publish() in a loop while the outbox has room (ERR_OUTBOX_FULL pauses it
+//   until onDrain), at most 1,000 per macrotask (setImmediate) so the sockets get their turn.
+//   Desktop-sized options (an MCU build uses the small defaults): outboxSize 4 MiB, maxInflight
+//   1,000, maxInboundQos2 4,096 (mosquitto with max_inflight_messages 0 sends QoS 2 messages in
+//   bursts, each awaiting PUBREL), rxSize 4,096, txSize 4,096. The same payload array is reused:
+//   publish() copies it into the outbox.
+// - Publishing, MQTT.js: publish(topic, payload, { qos }, callback) in a loop while fewer than
+//   1,000 callbacks are outstanding (the same window as our maxInflight), at most 1,000 per
+//   macrotask. Each message gets its own 64-byte Buffer: MQTT.js keeps the payload by reference
+//   until the message is acknowledged.
+// The LAST line printed is one JSON object:
+// {"bench":"e2e","qos0":{"ours":…,"mqttjs":…},"qos1":{…},"qos2":{…},"rssMB":{"ours":…,"mqttjs":…}}
+// (median msgs/s, rounded; rssMB the largest peak RSS of the library's child processes). About
+// 30 s in all here; each QoS run gives up after 20 s (received counts are then reported).
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+
+const COUNT = 50_000;
+const PAYLOAD = 64;
+const RUN_TIMEOUT_MS = 20_000;
+const ORDER: Lib[] = ['ours', 'mqttjs', 'mqttjs', 'ours', 'ours', 'mqttjs'];
+const SLICE = 1000;
+const WINDOW = 1000;
+const HOST = '127.0.0.1';
+const MOSQUITTO = process.env.MOSQUITTO || '/usr/sbin/mosquitto';
+
+type Lib = 'ours' | 'mqttjs';
+
+interface RunResult {
+  qos: number;
+  sent: number;
+  received: number;
+  dups: number;
+  outOfOrder: number;
+  ms: number;
+  rate: number;
+  complete: boolean;
+  errors: string[];
+}
+
+interface ChildResult {
+  e2e: Lib;
+  runs: RunResult[];
+  rssMB: number;
+  baseRssMB: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: one library
+
+/** Subscriber-side bookkeeping shared by both libraries. */
+class Tally {
+  readonly seen = new Uint8Array(COUNT);
+  received = 0;
+  dups = 0;
+  outOfOrder = 0;
+  last = -1;
+  t0 = 0;
+  t1 = 0;
+  done: (() => void) | null = null;
+  hit(seq: number): void {
+    const now = performance.now();
+    if (seq < 0 || seq >= COUNT) return;
+    if (this.seen[seq]) {
+      this.dups++;
+      return;
+    }
+    this.seen[seq] = 1;
+    if (seq < this.last) this.outOfOrder++;
+    this.last = seq;
+    if (!this.received) this.t0 = now;
+    this.t1 = now;
+    if (++this.received === COUNT && this.done) this.done();
+  }
+  result(qos: number, sent: number, errors: string[]): RunResult {
+    const ms = this.t1 - this.t0;
+    return {
+      qos, sent, received: this.received, dups: this.dups, outOfOrder: this.outOfOrder, ms: Math.round(ms),
+      rate: this.received > 1 && ms > 0 ? Math.round((this.received * 1000) / ms) : 0,
+      complete: this.received === COUNT, errors,
+    };
+  }
+}
+
+/** Resolves when `t` has everything, or after the timeout. */
+function finished(t: Tally, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    t.done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function waitUntil(pred: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) return false;
+    await sleep(5);
+  }
+  return true;
+}
+
+async function childOurs(port: number, timeoutMs: number): Promise<RunResult[]> {
+  const { MqttClient, ERR_OUTBOX_FULL, CONNECTED } = await import('../../src/index.ts');
+  const { NodeTransport, nodeClock } = await import('../../host-sim/node-transport.ts');
+  type Client = InstanceType<typeof MqttClient>;
+  const errors: string[] = [];
+  const opts = {
+    host: HOST, port, keepalive: 60, reconnect: false,
+    outboxSize: 4 << 20, maxInflight: WINDOW, maxInboundQos2: 4096, rxSize: 4096, txSize: 4096,
+  };
+  const make = (id: string): Client => {
+    const c = new MqttClient(new NodeTransport(), nodeClock, { ...opts, clientId: `e2e-ours-${id}-${process.pid}` });
+    c.onError = (e) => errors.push(`${id}: ${e.message}`);
+    return c;
+  };
+  const connect = async (c: Client): Promise<void> => {
+    c.connect();
+    if (!(await waitUntil(() => c.state === CONNECTED, 5000))) throw new Error('connect failed: ' + errors.join('; '));
+  };
+  const sub = make('sub');
+  const pub = make('pub');
+  await connect(sub);
+  await connect(pub);
+
+  let tally = new Tally();
+  sub.onMessage = (p) => {
+    const b = p.buf;
+    const o = p.payloadOff;
+    tally.hit(((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0);
+  };
+  const payload = new Uint8Array(PAYLOAD);
+  for (let k = 4; k < PAYLOAD; k++) payload[k] = k;
+
+  const runs: RunResult[] = [];
+  for (const qos of [0, 1, 2]) {
+    const topic = `bench/e2e/ours/${process.pid}/q${qos}`;
+    tally = new Tally();
+    errors.length = 0;
+    let granted = -1;
+    sub.subscribe(topic, qos, null, (codes) => (granted = codes[0]));
+    if (!(await waitUntil(() => granted >= 0, 5000)) || granted !== qos) throw new Error(`SUBACK ${granted}`);
+    const all = finished(tally, timeoutMs);
+    let sent = 0;
+    let paused = false;
+    const publishSome = (): void => {
+      paused = false;
+      let n = 0;
+      while (sent < COUNT && n < SLICE) {
+        payload[0] = sent >>> 24;
+        payload[1] = (sent >>> 16) & 255;
+        payload[2] = (sent >>> 8) & 255;
+        payload[3] = sent & 255;
+        const r = pub.publish(topic, payload, qos);
+        if (r === ERR_OUTBOX_FULL) {
+          paused = true; // onDrain resumes
+          return;
+        }
+        if (r) {
+          errors.push(`publish returned ${r}`);
+          return;
+        }
+        sent++;
+        n++;
+      }
+      if (sent < COUNT) setImmediate(publishSome);
+    };
+    pub.onDrain = () => {
+      if (paused) publishSome();
+    };
+    publishSome();
+    await all;
+    runs.push(tally.result(qos, sent, [...errors]));
+    // Let the publisher's acks finish before the next QoS.
+    await waitUntil(() => pub.queued === 0, 5000);
+    let unsubbed = false;
+    sub.unsubscribe(topic, () => (unsubbed = true));
+    await waitUntil(() => unsubbed, 5000);
+  }
+  pub.end();
+  sub.end();
+  return runs;
+}
+
+async function childMqttjs(port: number, timeoutMs: number): Promise<RunResult[]> {
+  const mqtt = await import('mqtt');
+  const errors: string[] = [];
+  const connect = async (id: string) => {
+    const c = await mqtt.connectAsync(`mqtt://${HOST}:${port}`, {
+      clientId: `e2e-mqttjs-${id}-${process.pid}`, protocolVersion: 4, clean: true, reconnectPeriod: 0, keepalive: 60,
+    });
+    c.on('error', (e) => errors.push(`${id}: ${e.message}`));
+    return c;
+  };
+  const sub = await connect('sub');
+  const pub = await connect('pub');
+  let tally = new Tally();
+  sub.on('message', (_topic, payload) => tally.hit(payload.readUInt32BE(0)));
+
+  const runs: RunResult[] = [];
+  for (const qos of [0, 1, 2] as const) {
+    const topic = `bench/e2e/mqttjs/${process.pid}/q${qos}`;
+    tally = new Tally();
+    errors.length = 0;
+    const g = await sub.subscribeAsync(topic, { qos });
+    if (g[0]?.qos !== qos) throw new Error(`SUBACK ${JSON.stringify(g)}`);
+    const all = finished(tally, timeoutMs);
+    let sent = 0;
+    let acked = 0;
+    let paused = false;
+    const onDone = (err?: Error): void => {
+      if (err) errors.push(err.message);
+      acked++;
+      if (paused && sent - acked < WINDOW / 2) {
+        paused = false;
+        setImmediate(publishSome);
+      }
+    };
+    const publishSome = (): void => {
+      let n = 0;
+      while (sent < COUNT && n < SLICE) {
+        if (sent - acked >= WINDOW) {
+          paused = true; // a callback resumes
+          return;
+        }
+        const payload = Buffer.allocUnsafe(PAYLOAD);
+        payload.writeUInt32BE(sent, 0);
+        for (let k = 4; k < PAYLOAD; k++) payload[k] = k;
+        pub.publish(topic, payload, { qos }, onDone);
+        sent++;
+        n++;
+      }
+      if (sent < COUNT) setImmediate(publishSome);
+    };
+    publishSome();
+    await all;
+    runs.push(tally.result(qos, sent, [...errors]));
+    await waitUntil(() => acked >= sent, 5000);
+    await sub.unsubscribeAsync(topic);
+  }
+  await pub.endAsync();
+  await sub.endAsync();
+  return runs;
+}
+
+async function child(lib: Lib, port: number, timeoutMs: number): Promise<void> {
+  const baseRssMB = process.memoryUsage().rss / 1048576;
+  const runs = lib === 'ours' ? await childOurs(port, timeoutMs) : await childMqttjs(port, timeoutMs);
+  const res: ChildResult = { e2e: lib, runs, rssMB: process.resourceUsage().maxRSS / 1024, baseRssMB };
+  console.log(JSON.stringify(res));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runner
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const self = fileURLToPath(import.meta.url);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, HOST, () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startMosquitto(): Promise<{ proc: ChildProcess; port: number; dir: string; log: () => string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcu-mqtt-e2e-'));
+  const port = await freePort();
+  const conf = path.join(dir, 'mosquitto.conf');
+  fs.writeFileSync(conf, [
+    `listener ${port} ${HOST}`,
+    'allow_anonymous true',
+    'max_inflight_messages 0',
+    'max_queued_messages 0',
+    'persistence false',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    '',
+  ].join('\n'));
+  const proc = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  proc.stderr!.on('data', (d) => (log += d));
+  const ok = await new Promise<boolean>((resolve) => {
+    const end = Date.now() + 5000;
+    const tryOnce = (): void => {
+      const s = net.connect(port, HOST, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => {
+        s.destroy();
+        if (Date.now() > end || proc.exitCode !== null) resolve(false);
+        else setTimeout(tryOnce, 50);
+      });
+    };
+    tryOnce();
+  });
+  if (!ok) {
+    proc.kill('SIGKILL');
+    throw new Error(`mosquitto did not start on port ${port}: ${log}`);
+  }
+  return { proc, port, dir, log: () => log };
+}
+
+function runChild(lib: Lib, port: number): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+    delete env.DEBUG; // mqtt-packet and MQTT.js log through `debug`: never let a stray DEBUG slow them
+    const p = spawn(process.execPath, ['--import', 'tsx', self, lib, String(port), String(RUN_TIMEOUT_MS)], {
+      cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    p.stdout!.on('data', (d) => (out += d));
+    p.stderr!.on('data', (d) => (err += d));
+    const timer = setTimeout(() => p.kill('SIGKILL'), 3 * RUN_TIMEOUT_MS + 30_000);
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const last = out.trimEnd().split('\n').pop() || '';
+      try {
+        const r = JSON.parse(last) as ChildResult;
+        if (r.e2e !== lib) throw new Error('no result');
+        resolve(r);
+      } catch {
+        reject(new Error(`${lib} child failed (${signal || 'exit ' + code}):\n${out}${err}`));
+      }
+    });
+  });
+}
+
+async function runner(): Promise<void> {
+  const t0 = performance.now();
+  const m = await startMosquitto();
+  const results: Record<Lib, ChildResult[]> = { ours: [], mqttjs: [] };
+  try {
+    console.log(`e2e bench: ${COUNT.toLocaleString('en-US')} messages x ${PAYLOAD} B per QoS, one publisher + one subscriber ` +
+      `per library, mosquitto on ${HOST}:${m.port} (max_inflight_messages 0, max_queued_messages 0), Node ${process.version}`);
+    console.log(`ours: MqttClient + NodeTransport, outboxSize 4 MiB, maxInflight ${WINDOW}, maxInboundQos2 4096 (desktop sizes); ` +
+      `mqttjs: MQTT.js ${(await import('mqtt')).MQTTJS_VERSION ?? '5'}, window of ${WINDOW} unacknowledged publishes`);
+    for (const lib of ORDER) {
+      const r = await runChild(lib, m.port);
+      results[lib].push(r);
+      console.log(`  ${lib.padEnd(6)} #${results[lib].length}: peak RSS ${r.rssMB.toFixed(1)} MB`);
+      for (const x of r.runs) {
+        console.log(`    qos ${x.qos}: ${x.received}/${COUNT} received in ${x.ms} ms -> ${x.rate.toLocaleString('en-US')} msgs/s` +
+          `${x.dups ? `, ${x.dups} dups` : ''}${x.outOfOrder ? `, ${x.outOfOrder} out of order` : ''}` +
+          `${x.complete ? '' : ' (TIMEOUT)'}${x.errors.length ? ` errors: ${x.errors.slice(0, 3).join('; ')}` : ''}`);
+      }
+    }
+  } finally {
+    m.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    if (m.proc.exitCode === null) m.proc.kill('SIGKILL');
+    fs.rmSync(m.dir, { recursive: true, force: true });
+  }
+  const median = (a: number[]) => {
+    const s = [...a].sort((x, y) => x - y);
+    const k = s.length >> 1;
+    return s.length & 1 ? s[k] : (s[k - 1] + s[k]) / 2;
+  };
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  const rate = (lib: Lib, q: number) => Math.round(median(results[lib].map((r) => r.runs[q].rate)));
+  const rss = (lib: Lib) => Math.max(...results[lib].map((r) => r.rssMB));
+  const rows: string[][] = [['', 'ours (mcu-mqtt)', 'min .. max', 'mqttjs (MQTT.js)', 'min .. max', 'ours/mqttjs']];
+  for (const q of [0, 1, 2]) {
+    const cells = (lib: Lib) => {
+      const rs = results[lib].map((r) => r.runs[q]);
+      const lost = rs.filter((x) => !x.complete).map((x) => fmt(x.received));
+      const rates = rs.map((x) => x.rate);
+      return [`${fmt(rate(lib, q))} msgs/s${lost.length ? ` (incomplete: ${lost.join(', ')} of ${fmt(COUNT)})` : ''}`,
+        `${fmt(Math.min(...rates))} .. ${fmt(Math.max(...rates))}`];
+    };
+    const b = rate('mqttjs', q);
+    rows.push([`QoS ${q}`, ...cells('ours'), ...cells('mqttjs'), b ? (rate('ours', q) / b).toFixed(2) : '-']);
+  }
+  rows.push(['peak RSS', `${rss('ours').toFixed(1)} MB`, '', `${rss('mqttjs').toFixed(1)} MB`, '', (rss('ours') / rss('mqttjs')).toFixed(2)]);
+  rows.push(['RSS at start', `${results.ours[0].baseRssMB.toFixed(1)} MB`, '', `${results.mqttjs[0].baseRssMB.toFixed(1)} MB`, '', '']);
+  const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  console.log('');
+  rows.forEach((r, i) => {
+    console.log(r.map((v, c) => (c ? v.padStart(w[c]) : v.padEnd(w[c]))).join('  '));
+    if (!i) console.log(w.map((n) => '-'.repeat(n)).join('  '));
+  });
+  console.log(`(median of ${results.ours.length} runs per library; msgs/s at the subscriber, first to last arrival; ` +
+    `peak RSS = largest maxRSS of the library's own processes (Node + tsx baseline included: see RSS at start); ` +
+    `total ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  const q = (i: number) => ({ ours: rate('ours', i), mqttjs: rate('mqttjs', i) });
+  console.log(JSON.stringify({
+    bench: 'e2e', qos0: q(0), qos1: q(1), qos2: q(2),
+    rssMB: { ours: Math.round(rss('ours') * 10) / 10, mqttjs: Math.round(rss('mqttjs') * 10) / 10 },
+  }));
+}
+
+const [mode, portArg, timeoutArg] = process.argv.slice(2);
+if (mode === 'ours' || mode === 'mqttjs') {
+  await child(mode, Number(portArg), Number(timeoutArg));
+  process.exit(0);
+} else if (mode) {
+  console.error('usage: node --import tsx test/bench/e2e.ts [ours|mqttjs <port> <timeoutMs>]');
+  process.exit(2);
+} else {
+  try {
+    await runner();
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(1);
+  }
+}
