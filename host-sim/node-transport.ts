@@ -50,19 +50,46 @@ export class NodeTransport implements Transport {
   }
 
   write(b: Uint8Array, off: number, len: number): number {
-    // Buffer.from(view) copies: the client reuses its buffers as soon as this returns.
-    if (this.sock && !this.sock.destroyed) this.sock.write(Buffer.from(b.subarray(off, off + len)));
+    // Copied at once (the client reuses its buffers when this returns) into a staging buffer that
+    // goes out as one socket write at the end of the current tick: a burst of small packets costs
+    // one syscall, as a device's TCP stack would coalesce them.
+    const s = this.sock;
+    if (!s || s.destroyed) return len;
+    if (this.outLen + len > this.out.length) this.flushOut();
+    if (len > this.out.length) {
+      s.write(Buffer.from(b.subarray(off, off + len)));
+      return len;
+    }
+    this.out.set(b.subarray(off, off + len), this.outLen);
+    if (!this.outLen) process.nextTick(this.flushOut);
+    this.outLen += len;
     return len;
   }
 
+  private readonly out = Buffer.allocUnsafe(65536);
+  private outLen = 0;
+  private readonly flushOut = () => {
+    const n = this.outLen;
+    if (!n) return;
+    this.outLen = 0;
+    const s = this.sock;
+    if (s && !s.destroyed) s.write(Buffer.from(this.out.subarray(0, n)));
+  };
+
   close(): void {
     const s = this.sock;
+    this.flushOut(); // what the client wrote before close() (DISCONNECT) still goes out
     this.sock = null;
-    s?.destroy();
+    this.outLen = 0;
+    if (s) {
+      s.end(); // FIN after the last bytes; destroyed soon after in case the peer never answers
+      setTimeout(() => s.destroy(), 2000).unref();
+    }
   }
 
   /** Test hook: drop the connection abruptly, as a network failure would (no DISCONNECT). */
   cut(): void {
+    this.outLen = 0;
     this.sock?.destroy();
   }
 }
