@@ -104,7 +104,7 @@ export class MqttClient {
   onDrain: (() => void) | null = null;
 
   state = OFFLINE;
-  /** Reconnect attempts since the last accepted CONNACK. */
+  /** Reconnect attempts since the last connection that stayed up for half a keepalive. */
   attempts = 0;
   readonly outbox: Outbox;
   readonly rx: Decoder;
@@ -382,6 +382,9 @@ export class MqttClient {
     } else if (this.pingOut) {
       this.fail(ERR_PING_TIMEOUT);
     } else {
+      // The connection lasted half a keepalive: only now does backoff start again from the
+      // minimum, so a broker that accepts and then drops at once cannot cause a storm.
+      this.attempts = 0;
       // Ticks every half keepalive: nothing sent during a whole half means a PINGREQ is due, so
       // the gap between packets never exceeds the keepalive. The next tick without PINGRESP fails.
       if (!this.sent) {
@@ -431,7 +434,6 @@ export class MqttClient {
         return this.fail(ERR_REFUSED_PROTOCOL - p.returnCode + 1);
       }
       this.state = CONNECTED;
-      this.attempts = 0;
       this.clearTimer();
       const sp = p.sessionPresent;
       if (!sp) {
