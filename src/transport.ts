@@ -7,8 +7,8 @@
  * chunk with write(), or, reading one byte at a time (Moddable "number" format, Espruino strings),
  * writes straight into `buf` from index `w` up to space() bytes and then calls commit(n).
  * After adding bytes it calls TransportEvents.onReadable() so the client decodes them and frees
- * room. space() returning 0 after onReadable() means the client has stopped reading (the
- * connection is being closed): the shim stops feeding.
+ * room. The client may call close() from inside onReadable(): the shim then stops reading at
+ * once (the socket is gone); space() still 0 after onReadable() also means stop.
  */
 export interface RxSink {
   readonly buf: Uint8Array;

@@ -39,6 +39,7 @@ export class NetTransport implements Transport {
         let n = rx.space();
         if (!n) {
           ev.onReadable();
+          if (self.s !== s) return; // the client closed the connection meanwhile
           n = rx.space();
           if (!n) return;
         }

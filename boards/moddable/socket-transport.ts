@@ -51,6 +51,7 @@ export class SocketTransport implements Transport {
         while (count) {
           if (!n) {
             ev.onReadable();
+            if (self.s !== s) return; // the client closed the connection meanwhile
             n = rx.space();
             if (!n) return;
           }

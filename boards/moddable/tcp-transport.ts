@@ -12,9 +12,12 @@ export class TcpTransport implements Transport {
   private s: TCP | null = null;
   /** Bytes the socket will take now (from onWritable). */
   private room = 0;
+  /** Bumped by each open() and close(): a name resolved for an older attempt is dropped. */
+  private gen = 0;
 
   open(host: string, port: number, rx: RxSink, ev: TransportEvents): void {
     const self = this;
+    const gen = ++this.gen;
     let up = false;
     const start = (address: string | undefined) => {
       if (!address) return ev.onClose(ERR_DNS, host);
@@ -26,6 +29,7 @@ export class TcpTransport implements Transport {
           while (count) {
             if (!n) {
               ev.onReadable(); // decode what is buffered to make room
+              if (self.s !== s) return; // the client closed the connection meanwhile
               n = rx.space();
               if (!n) return;
             }
@@ -56,7 +60,7 @@ export class TcpTransport implements Transport {
       self.s = s;
     };
     if (IPV4.test(host)) start(host);
-    else Net.resolve(host, (_name: string, address?: string) => start(address));
+    else Net.resolve(host, (_name: string, address?: string) => gen === self.gen && start(address));
   }
 
   write(b: Uint8Array, off: number, len: number): number {
@@ -71,6 +75,7 @@ export class TcpTransport implements Transport {
   close(): void {
     const s = this.s;
     this.s = null;
+    this.gen++;
     if (s) s.close();
   }
 }
