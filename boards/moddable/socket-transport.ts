@@ -5,6 +5,7 @@ import { Socket } from 'socket';
 import SecureSocket from 'securesocket';
 import type { Transport, TransportEvents, RxSink } from '../../src/transport.js';
 import { ERR_CONNECTION, ERR_TLS } from '../../src/client-errors.js';
+import { readInto, writeBytes } from './byte-io.js';
 
 // socket.d.ts lacks the message constants and read(Number); these are the documented values.
 const CONNECTED = 1;
@@ -39,6 +40,8 @@ export class SocketTransport implements Transport {
     const opts = { host, port, secure: this.secure };
     const s = (this.secure ? new (SecureSocket as any)(opts) : new (Socket as any)(opts)) as ClassicSocket;
     let up = false;
+    const read = () => s.read(Number);
+    const alive = () => self.s === s;
     s.callback = function (message: number, value?: number) {
       if (self.s !== s) return;
       if (message === CONNECTED) {
@@ -46,24 +49,7 @@ export class SocketTransport implements Transport {
         self.room = s.write();
         ev.onOpen();
       } else if (message === READABLE) {
-        let count = value || 0;
-        let n = rx.space();
-        while (count) {
-          if (!n) {
-            ev.onReadable();
-            if (self.s !== s) return; // the client closed the connection meanwhile
-            n = rx.space();
-            if (!n) return;
-          }
-          const k = count < n ? count : n;
-          const b = rx.buf;
-          const w = rx.w;
-          for (let i = 0; i < k; i++) b[w + i] = s.read(Number);
-          rx.commit(k);
-          count -= k;
-          n -= k;
-        }
-        ev.onReadable();
+        readInto(rx, ev, value || 0, read, alive);
       } else if (message === WRITABLE) {
         self.room = value || 0;
         ev.onWritable();
@@ -79,8 +65,7 @@ export class SocketTransport implements Transport {
   write(b: Uint8Array, off: number, len: number): number {
     const s = this.s;
     if (!s) return len;
-    const n = len < this.room ? len : this.room;
-    for (let i = 0; i < n; i++) s.write(b[off + i]);
+    const n = writeBytes(s, this.room, b, off, len);
     this.room -= n;
     return n;
   }

@@ -5,6 +5,7 @@ import TCP from 'embedded:io/socket/tcp';
 import Net from 'net';
 import type { Transport, TransportEvents, RxSink } from '../../src/transport.js';
 import { ERR_CONNECTION, ERR_DNS } from '../../src/client-errors.js';
+import { readInto, writeBytes } from './byte-io.js';
 
 const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
 
@@ -21,27 +22,12 @@ export class TcpTransport implements Transport {
     let up = false;
     const start = (address: string | undefined) => {
       if (!address) return ev.onClose(ERR_DNS, host);
+      const read = () => s.read() as number;
+      const alive = () => self.s === s;
       const s: TCP = new TCP({
         address, port, nodelay: true, format: 'number',
         onReadable(count: number) {
-          if (self.s !== s) return;
-          let n = rx.space();
-          while (count) {
-            if (!n) {
-              ev.onReadable(); // decode what is buffered to make room
-              if (self.s !== s) return; // the client closed the connection meanwhile
-              n = rx.space();
-              if (!n) return;
-            }
-            const k = count < n ? count : n;
-            const b = rx.buf;
-            const w = rx.w;
-            for (let i = 0; i < k; i++) b[w + i] = s.read() as number;
-            rx.commit(k);
-            count -= k;
-            n -= k;
-          }
-          ev.onReadable();
+          if (self.s === s) readInto(rx, ev, count, read, alive);
         },
         onWritable(count: number) {
           if (self.s !== s) return;
@@ -66,8 +52,7 @@ export class TcpTransport implements Transport {
   write(b: Uint8Array, off: number, len: number): number {
     const s = this.s;
     if (!s) return len; // closed: the bytes go nowhere, the client learns of it from onClose
-    const n = len < this.room ? len : this.room;
-    for (let i = 0; i < n; i++) s.write(b[off + i]);
+    const n = writeBytes(s, this.room, b, off, len);
     this.room -= n;
     return n;
   }
