@@ -1,4 +1,4 @@
-// UTF-8 by hand: Espruino has no TextEncoder/TextDecoder and XS device builds may lack them.
+// UTF-8 by hand: Espruino has no built-in text encoder or decoder, and XS device builds may lack them.
 // Strings are walked as UTF-16 code units; a surrogate pair becomes one 4-byte sequence.
 import { ERR_UTF8, ERR_TOPIC, ERR_TOO_LONG, ERR_NO_SPACE } from './errors.js';
 import { MAX_STRING_BYTES } from './constants.js';
