@@ -60,6 +60,15 @@
     dirty = [];
     for (var i = 0; i < list.length; i++) flush(list[i]);
   }
+  // Both socket kinds close alike: send what is written, forget the socket, tell Node.
+  function closeSocket(s) {
+    if (s._gone) return;
+    flush(s);
+    s._gone = true;
+    delete sockets[s._id];
+    call({ op: 'close', id: s._id });
+  }
+
   function flush(s) {
     s._queued = false;
     if (!s._out.length || s._gone) return;
@@ -178,11 +187,7 @@
       return this._room;
     },
     close: function () {
-      if (this._gone) return;
-      flush(this);
-      this._gone = true;
-      delete sockets[this._id];
-      call({ op: 'close', id: this._id });
+      closeSocket(this);
     },
     _ev: function (e) {
       if (this._gone) return;
@@ -274,11 +279,7 @@
       queueFlush(this);
     },
     close: function () {
-      if (this._gone) return;
-      flush(this);
-      this._gone = true;
-      delete sockets[this._id];
-      call({ op: 'close', id: this._id });
+      closeSocket(this);
     },
     _cb: function (msg, value) {
       var f = this.callback;

@@ -291,11 +291,14 @@ export class MqttClient {
     if (n < 0) return n === -1 ? ERR_TX_FULL : n;
     for (let k = 0; k < fs.length; k++) {
       const s = this.sf.indexOf(fs[k]);
-      if (s >= 0) this.ss[s] = SUB_UNSUB;
-      if (s >= 0) this.so[s] = op;
+      if (s >= 0) {
+        this.ss[s] = SUB_UNSUB;
+        this.so[s] = op;
+      }
     }
     this.ok[op] = 2;
-    this.oc[op] = done ? () => done() : null;
+    // UNSUBACK carries no codes: the callback ignores the (empty) array it is given.
+    this.oc[op] = done || null;
     this.txW += n;
     this.pump();
     return 0;
