@@ -2,7 +2,7 @@
 // (on Node, or inside XS with --engine xs), and an operator (MQTT.js) that watches the board's
 // status and sends it commands. Every event is one line (sim-log.ts); the end prints a summary.
 import * as fs from 'node:fs';
-import { connectAsync, type MqttClient as MqttJs, type IClientOptions } from 'mqtt';
+import mqtt, { type MqttClient as MqttJs, type IClientOptions } from 'mqtt';
 import { sensorTopics } from '../boards/app/sensor-app.ts';
 import { openBroker, type SimBroker } from './sim-broker.ts';
 import { NodeBoard, ESP32, type BoardEvents, type BoardFigures } from './sim-board.ts';
@@ -51,7 +51,7 @@ export async function runDemo(a: StartArgs, stopSignal: Promise<string>): Promis
     const port = link ? link.port : broker.port;
 
     // ---- operator: watches status, replies and telemetry; sends commands
-    const op: MqttJs = await connectAsync(`${broker.tls ? 'mqtts' : 'mqtt'}://${broker.host}:${broker.port}`, {
+    const op: MqttJs = await mqtt.connectAsync(`${broker.tls ? 'mqtts' : 'mqtt'}://${broker.host}:${broker.port}`, {
       protocolVersion: 4, clientId: `operator-${id}`, reconnectPeriod: 1000, connectTimeout: 5000, keepalive: 30,
       username: broker.username, password: broker.password, ...(tlsOpts as IClientOptions | undefined),
     });
@@ -166,10 +166,10 @@ export async function runDemo(a: StartArgs, stopSignal: Promise<string>): Promis
     cleanup.unshift(() => clearInterval(sampler));
 
     await board.start();
-    const t0 = log.elapsed;
     const stopped = Promise.race([
       stopSignal,
-      a.duration ? new Promise<string>((r) => after(a.duration! * 1000 - t0 * 1000, () => r(`--duration ${a.duration}`))) : new Promise<string>(() => {}),
+      // Counted from the board's start (the XS engine takes a moment to load).
+      a.duration ? new Promise<string>((r) => after(a.duration! * 1000, () => r(`--duration ${a.duration}`))) : new Promise<string>(() => {}),
     ]);
     const first = await Promise.race([connected.then(() => true), stopped.then(() => false)]);
 

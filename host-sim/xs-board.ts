@@ -3,7 +3,7 @@
 // the typescript package) run in an xsnap worker; host-sim/xs-bridge.ts plays the ECMA-419 TCP
 // socket and Timer/Time over real Node sockets and timers. The app's log and counters come back
 // to Node through report().
-import { XsBridge, ensureBundles, xsnapAvailable } from './xs-bridge.ts'; // first: it loads @endo/init
+import { XsBridge, ensureBundles, xsnapAvailable, BUNDLES } from './xs-bridge.ts'; // first: it loads @endo/init
 import * as fs from 'node:fs';
 import ts from 'typescript';
 import type { BoardEvents } from './sim-board.ts';
@@ -49,6 +49,7 @@ export class XsBoard {
     const av = xsnapAvailable();
     if (!av.ok) throw new Error(av.why);
     const t = Date.now();
+    if (!fs.existsSync(BUNDLES.moddable)) note('dist/mcu-mqtt.moddable.js missing: building it (npx rollup -c, as npm run build does)...');
     ensureBundles();
     const bridge = await XsBridge.start({ flavor: 'moddable', stdout: 'ignore' });
     note(`XS engine (xsnap worker) up with dist/mcu-mqtt.moddable.js and boards/app/sensor-app.ts in ${Date.now() - t} ms`);
@@ -64,6 +65,7 @@ export class XsBoard {
 
   async start(): Promise<void> {
     const o = this.o;
+    this.hook();
     const opts = { ...o.client, host: o.host, port: o.port, clientId: o.id, clean: true };
     await this.bridge.run(`
 (function () {
@@ -90,19 +92,33 @@ export class XsBoard {
   c.onError = function (e) { report({ t: 'error', code: e.code, name: e.name, message: e.message }); };
   globalThis.board = { app: app, c: c, counters: counters };
 })();`);
-    // Reports arrive as XS runs; hand them on in order.
-    this.poller = setInterval(() => this.drain(), 20);
   }
 
-  private drain(): void {
+  /**
+   * The app's reports are handled the moment XS makes them (the bridge pushes each onto
+   * `reports`), so board and operator lines interleave in true order. They are not kept.
+   */
+  private hook(): void {
+    const reports = this.bridge.reports;
+    const push = reports.push.bind(reports);
+    reports.push = (...items: Record<string, unknown>[]) => {
+      for (const r of items) {
+        if (r.t === 'log' || r.t === 'connect' || r.t === 'error') this.handle(r);
+        else push(r);
+      }
+      return reports.length;
+    };
+    this.poller = setInterval(() => {
+      for (const e of this.bridge.errors.splice(0)) this.o.events?.error?.({ code: 0, name: 'XS', message: e });
+    }, 100);
+  }
+
+  private handle(r: Record<string, unknown>): void {
     const ev = this.o.events || {};
-    for (const r of this.bridge.reports.splice(0)) {
-      if (r.k) this.last = r.k as Counters;
-      if (r.t === 'log') ev.log?.(r.dir as string, r.topic as string, r.text as string);
-      else if (r.t === 'connect') ev.connect?.(r.sp as boolean);
-      else if (r.t === 'error') ev.error?.({ code: r.code as number, name: r.name as string, message: r.message as string });
-    }
-    for (const e of this.bridge.errors.splice(0)) ev.error?.({ code: 0, name: 'XS', message: e });
+    if (r.k) this.last = r.k as Counters;
+    if (r.t === 'log') ev.log?.(r.dir as string, r.topic as string, r.text as string);
+    else if (r.t === 'connect') ev.connect?.(r.sp as boolean);
+    else ev.error?.({ code: r.code as number, name: r.name as string, message: r.message as string });
   }
 
   /** The app's counters and the outbox, read from XS now. */
@@ -121,7 +137,6 @@ export class XsBoard {
     try {
       await this.bridge.run('board.app.stop();');
       await new Promise((r) => setTimeout(r, 200));
-      this.drain();
     } finally {
       if (this.poller) clearInterval(this.poller);
       await this.bridge.close();
