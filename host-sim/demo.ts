@@ -98,13 +98,13 @@ export async function runDemo(a: StartArgs, stopSignal: Promise<string>): Promis
     let connects = 0;
     ev.connect = (sp) => {
       connects++;
-      log.note('board', connects === 1 ? `connected (${sp ? 'session present' : 'clean session'})` : `reconnected (#${connects - 1})`);
+      log.note('board', `${connects === 1 ? 'connected' : `reconnected (#${connects - 1})`}, ${sp ? 'session present: the broker kept its subscription and queued commands' : 'new session'}`);
       firstConnect();
     };
-    const optText = `rx ${opts.rxSize} B, tx ${opts.txSize} B, outbox ${opts.outboxSize} B, keepalive ${opts.keepalive} s`;
+    const optText = `rx ${opts.rxSize} B, tx ${opts.txSize} B, outbox ${opts.outboxSize} B, keepalive ${opts.keepalive} s, persistent session`;
     if (a.engine === 'xs') {
       const { XsBoard } = await import('./xs-board.ts');
-      const xb: XsBoard = await XsBoard.create({ id, host, port, interval, qos: a.qos, client: opts, events: ev }, (s) => log.note('xs', s));
+      const xb: XsBoard = await XsBoard.create({ id, host, port, interval, qos: a.qos, client: opts, clean: false, events: ev }, (s) => log.note('xs', s));
       let xbStopped = false;
       const stopXs = async () => {
         if (xbStopped) return;
@@ -127,7 +127,8 @@ export async function runDemo(a: StartArgs, stopSignal: Promise<string>): Promis
     } else {
       const nb = new NodeBoard({
         id, host, port, interval, qos: a.qos, client: opts, username: broker.username, password: broker.password,
-        tls: tlsOpts, events: ev,
+        // A persistent session: commands sent while the board is offline wait at the broker.
+        clean: false, tls: tlsOpts, events: ev,
       });
       let nbStopped = false;
       const stopNode = async () => {

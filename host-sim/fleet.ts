@@ -89,11 +89,22 @@ export async function runFleet(a: StartArgs, stopSignal: Promise<string>): Promi
     let up = 0;
     let reconnects = 0;
     let allAt = 0;
+    let tRamp = 0;
+    // Set once every board has connected: the steady-state window starts here.
+    let steady: { t: number; sent: number; acked: number; seen: number } | null = null;
+    const allConnected = () => {
+      const t = secs();
+      allAt = t - tRamp;
+      steady = { t, sent: outCounts[3], acked: inCounts[4] + inCounts[7], seen };
+      if (tty) process.stdout.write('\r\x1b[K');
+      out(`${stamp()}  fleet    -- all ${fmt(N)} boards connected, ${allAt.toFixed(1)} s after the first started`);
+    };
     const rand = seeded(0x5eed);
     boards = new Array(N);
     let made = 0;
     lag.enable();
     const per = Math.max(1, Math.round(a.ramp / 50));
+    tRamp = secs();
     const ramp = setInterval(() => {
       for (let k = 0; k < per && made < N; k++, made++) {
         const i = made;
@@ -104,7 +115,9 @@ export async function runFleet(a: StartArgs, stopSignal: Promise<string>): Promi
           outCounts, inCounts, rand,
           events: {
             connect: () => {
-              if (first) { first = false; up++; } else reconnects++;
+              if (!first) return void reconnects++;
+              first = false;
+              if (++up === N) allConnected();
             },
             error: (e) => errors.set(e.name, (errors.get(e.name) || 0) + 1),
           },
@@ -123,7 +136,6 @@ export async function runFleet(a: StartArgs, stopSignal: Promise<string>): Promi
       return n;
     };
     let last = { t: secs(), sent: 0, acked: 0, seen: 0 };
-    let steady: { t: number; sent: number; acked: number; seen: number } | null = null;
     let lastPlain = 0;
     const progress = (final = false) => {
       const t = secs();
@@ -131,12 +143,6 @@ export async function runFleet(a: StartArgs, stopSignal: Promise<string>): Promi
       const acked = inCounts[4] + inCounts[7];
       const dt = Math.max(0.001, t - last.t);
       const conn = connectedNow();
-      if (!allAt && conn === N) {
-        allAt = t;
-        steady = { t, sent, acked, seen };
-        if (tty) process.stdout.write('\r\x1b[K');
-        out(`${stamp()}  fleet    -- all ${fmt(N)} boards connected after ${t.toFixed(1)} s`);
-      }
       const line = `${stamp()}  fleet    connected ${fmt(conn)}/${fmt(N)}  sent ${fmt((sent - last.sent) / dt)}/s  acked ${fmt((acked - last.acked) / dt)}/s`
         + `  monitor ${fmt((seen - last.seen) / dt)}/s  reconnects ${reconnects}  rss ${fmt(process.memoryUsage.rss() / MB)} MB`
         + `  loop lag p99 ${(lag.percentile(99) / 1e6).toFixed(0)} ms`;
@@ -172,7 +178,7 @@ export async function runFleet(a: StartArgs, stopSignal: Promise<string>): Promi
     // ---- figures, measured before anything is torn down
     const t = secs();
     const conn = connectedNow();
-    const s0 = steady ?? { t: 0, sent: 0, acked: 0, seen: 0 };
+    const s0: { t: number; sent: number; acked: number; seen: number } = steady ?? { t: 0, sent: 0, acked: 0, seen: 0 };
     const win = Math.max(0.001, t - s0.t);
     const sent = outCounts[3];
     const acked = inCounts[4] + inCounts[7];
@@ -189,7 +195,7 @@ export async function runFleet(a: StartArgs, stopSignal: Promise<string>): Promi
     out(`--- fleet of ${fmt(N)} after ${t.toFixed(1)} s (${broker.label}, ${o.outboxSize} B outbox per board)`);
     out(`fleet: boards ${N}, connected ${conn}, ever connected ${up}, all connected after ${allAt ? allAt.toFixed(1) + ' s' : 'never'}, reconnects ${reconnects}`);
     out(`traffic: sent ${sent}, acknowledged ${acked}, monitor received ${seenAt} telemetry; `
-      + `steady ${allAt ? `${fmt((sent - s0.sent) / win)} sent/s, ${fmt((acked - s0.acked) / win)} acked/s, ${fmt((seenAt - s0.seen) / win)} seen/s over the last ${win.toFixed(1)} s` : 'n/a'}`);
+      + `steady ${allAt && win >= 1 ? `${fmt((sent - s0.sent) / win)} sent/s, ${fmt((acked - s0.acked) / win)} acked/s, ${fmt((seenAt - s0.seen) / win)} seen/s over the last ${win.toFixed(1)} s` : 'n/a'}`);
     out(`commands: ${pings} pings sent, ${pongs} pongs received; status online seen ${online}x`);
     out(`memory: rss ${(mem.rss / MB).toFixed(1)} MB (baseline ${(base.rss / MB).toFixed(1)} MB), heapUsed ${(mem.heapUsed / MB).toFixed(1)} MB (baseline ${(base.heapUsed / MB).toFixed(1)} MB)`);
     out(`per board: rss ${(rssPer / 1024).toFixed(1)} KB, heap ${(heapPer / 1024).toFixed(1)} KB${broker.kind === 'aedes' ? ' (Aedes shares this process: its per-client state is included)' : ''}`);

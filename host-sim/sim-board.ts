@@ -12,7 +12,7 @@ import type * as tls from 'node:tls';
 /** Buffers and timings of an ESP32-class board (tens of KB to spare). */
 export const ESP32: Partial<ClientOptions> = {
   keepalive: 30, rxSize: 1024, txSize: 256, outboxSize: 4096, maxInflight: 8, maxSubs: 4,
-  maxInboundQos2: 8, maxPending: 2, reconnectMin: 300, reconnectMax: 5000, connectTimeout: 5000,
+  maxInboundQos2: 8, maxPending: 2, reconnectMin: 300, reconnectMax: 2000, connectTimeout: 5000,
 };
 
 /** An ESP8266-class board: a few hundred bytes per buffer. Used for fleets. */
@@ -54,6 +54,8 @@ export interface NodeBoardOptions {
   interval: number;
   qos: number;
   client: Partial<ClientOptions>;
+  /** Start without a stored session (default true). */
+  clean?: boolean;
   username?: string;
   password?: string;
   tls?: tls.ConnectionOptions;
@@ -78,7 +80,7 @@ export class NodeBoard {
     // The staging buffer only needs to hold what one tick writes: the outbox plus control packets.
     this.transport = new CountingTransport({ tls: o.tls, stage: (co.outboxSize || 2048) + (co.txSize || 256) }, o.outCounts, o.inCounts);
     this.client = new MqttClient(this.transport, nodeClock, {
-      ...co, host: o.host, port: o.port, clientId: o.id, clean: true, will: sensorWill(o.id),
+      ...co, host: o.host, port: o.port, clientId: o.id, clean: o.clean !== false, will: sensorWill(o.id),
       username: o.username, password: o.password,
     });
     this.sensors = new DriftingSensors(o.rand);

@@ -31,6 +31,7 @@ export interface XsBoardOptions {
   interval: number;
   qos: number;
   client: Partial<ClientOptions>;
+  clean?: boolean;
   events?: BoardEvents;
 }
 
@@ -66,7 +67,7 @@ export class XsBoard {
   async start(): Promise<void> {
     const o = this.o;
     this.hook();
-    const opts = { ...o.client, host: o.host, port: o.port, clientId: o.id, clean: true };
+    const opts = { ...o.client, host: o.host, port: o.port, clientId: o.id, clean: o.clean !== false };
     await this.bridge.run(`
 (function () {
   var M = __mq, A = __app, id = ${JSON.stringify(o.id)};
