@@ -7,6 +7,11 @@ import { ERR_CONNECTION, ERR_TLS, ERR_DNS } from '../src/client-errors.ts';
 export interface NodeTransportOptions {
   /** TLS options (ca, cert, key, servername, rejectUnauthorized...); absent means plain TCP. */
   tls?: tls.ConnectionOptions;
+  /**
+   * Bytes staged per tick before one socket write (default 65536). A fleet of thousands of
+   * small boards sets this near its outbox size: the buffer is per transport.
+   */
+  stage?: number;
 }
 
 const TLS_CODES = /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO|HOSTNAME|ALTNAME|ERR_TLS|EPROTO/;
@@ -17,6 +22,7 @@ export class NodeTransport implements Transport {
 
   constructor(opts: NodeTransportOptions = {}) {
     this.opts = opts;
+    this.out = Buffer.allocUnsafe(opts.stage || 65536);
   }
 
   open(host: string, port: number, rx: RxSink, ev: TransportEvents): void {
@@ -66,7 +72,7 @@ export class NodeTransport implements Transport {
     return len;
   }
 
-  private readonly out = Buffer.allocUnsafe(65536);
+  private readonly out: Buffer;
   private outLen = 0;
   private readonly flushOut = () => {
     const n = this.outLen;
