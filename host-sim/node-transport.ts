@@ -36,7 +36,9 @@ export class NodeTransport implements Transport {
     sock.on('data', (chunk: Buffer) => {
       if (this.sock !== sock) return; // a closed connection's late data must not reach the next one
       let i = 0;
-      while (i < chunk.length) {
+      // Checked per piece: a handler may close this connection (and even open the next) inside
+      // onReadable, and the rest of this chunk must not reach the new connection's decoder.
+      while (i < chunk.length && this.sock === sock) {
         const n = rx.write(chunk, i, chunk.length);
         if (!n) break; // the client stopped reading: it is closing the connection
         i += n;
