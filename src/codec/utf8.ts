@@ -46,8 +46,9 @@ export function utf8Walk(s: string, i: number, j: number, b: Uint8Array, off: nu
     const n = c < 0x80 ? 0 : c < 0x800 ? 1 : c >> 11 !== 0x1b ? 2 : 3;
     if (n > 2) c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
     for (let k = n; k >= 0; k--) {
-      // lead byte 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx, then 10xxxxxx each
-      const x = k < n ? 0x80 | ((c >> (6 * k)) & 63) : (c >> (6 * n)) | ((0xf0e0c000 >>> (8 * n)) & 255);
+      // Lead byte 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx, then 10xxxxxx each. Every value stays
+      // a small integer: a result above 2^30 would be a heap number, allocated per character.
+      const x = k < n ? 0x80 | ((c >> (6 * k)) & 63) : (c >> (6 * n)) | (n ? (0xf0e0c0 >> (8 * n - 8)) & 255 : 0);
       if (end < 0) b[off] = x;
       else if (off >= end || b[off] !== x) return -1;
       off++;
