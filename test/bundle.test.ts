@@ -30,13 +30,13 @@ test('one bundle per runtime and Moddable transport', () => {
   assert.equal(built.map((b) => b.file).sort(), ['dist/mcu-mqtt.espruino.js', 'dist/mcu-mqtt.moddable-socket.js', 'dist/mcu-mqtt.moddable.js']);
 });
 
-// Size budgets in bytes, minified, as `npm run build` writes them (issue 4: the Moddable bundle,
-// codec + outbox + client + one shim + clock, at most 8,192). The others have a little headroom
-// over what they measure, so growth is a decision, not an accident.
+// Size budgets in bytes, minified, as `npm run build` writes them. The Moddable bundle (codec +
+// outbox + client + one shim + clock) has issue 4's budget of 8,192; the other two have a little
+// headroom over what they measured when the budget was set, so growth is a decision, not an accident.
 const BUDGET: Record<string, number> = {
-  'dist/mcu-mqtt.moddable.js': 16384,
-  'dist/mcu-mqtt.moddable-socket.js': 16384,
-  'dist/mcu-mqtt.espruino.js': 16384,
+  'dist/mcu-mqtt.moddable.js': 8192,
+  'dist/mcu-mqtt.moddable-socket.js': 14600,
+  'dist/mcu-mqtt.espruino.js': 15000,
 };
 
 for (const [file, max] of Object.entries(BUDGET)) {
