@@ -1,14 +1,14 @@
-// One minified bundle per runtime, from the same src/ plus that runtime's shims (boards/):
-//  - dist/mcu-mqtt.moddable.js: ES module for Moddable XS (runtime modules stay external)
+// One minified bundle per runtime (and Moddable transport), from the same src/ plus the shims:
+//  - dist/mcu-mqtt.moddable.js: ES module for Moddable XS over the ECMA-419 TCP socket
+//  - dist/mcu-mqtt.moddable-socket.js: the same over the classic socket / SecureSocket (TLS)
 //  - dist/mcu-mqtt.espruino.js: CommonJS in ES5 syntax for Espruino
+// Runtime modules stay external.
 import typescript from '@rollup/plugin-typescript';
 import terser from '@rollup/plugin-terser';
 
-const MODDABLE_MODULES = ['embedded:io/socket/tcp', 'net', 'socket', 'securesocket', 'timer', 'time'];
-
-const ts = (target, tsconfig) =>
+const ts = (target) =>
   typescript({
-    tsconfig,
+    tsconfig: './tsconfig.boards.json',
     compilerOptions: { target, noEmit: false, declaration: false, sourceMap: false },
     include: ['src/**/*.ts', 'boards/**/*.ts'],
     noEmitOnError: true,
@@ -17,22 +17,25 @@ const ts = (target, tsconfig) =>
 const min = (ecma, module) =>
   terser({
     ecma, module, toplevel: true,
-    compress: { passes: 3, unsafe_arrows: ecma > 5 },
+    // No unsafe_arrows: MqttClient is a plain function called with `new`, and an arrow cannot be.
+    compress: { passes: 3, pure_getters: true },
     // Members named _x are internal: safe to shorten.
     mangle: { properties: { regex: /^_/ } },
     format: { comments: false },
   });
 
+const moddable = (input, file, external) => ({
+  input, external,
+  output: { file, format: 'es' },
+  plugins: [ts('ES2020'), min(2020, true)],
+});
+
 export default [
-  {
-    input: 'boards/moddable/index.ts',
-    external: MODDABLE_MODULES,
-    output: { file: 'dist/mcu-mqtt.moddable.js', format: 'es' },
-    plugins: [ts('ES2020', './tsconfig.boards.json'), min(2020, true)],
-  },
+  moddable('boards/moddable/index.ts', 'dist/mcu-mqtt.moddable.js', ['embedded:io/socket/tcp', 'net', 'timer', 'time']),
+  moddable('boards/moddable/socket-index.ts', 'dist/mcu-mqtt.moddable-socket.js', ['socket', 'securesocket', 'timer', 'time']),
   {
     input: 'boards/espruino/index.ts',
     output: { file: 'dist/mcu-mqtt.espruino.js', format: 'cjs', exports: 'named', strict: false, generatedCode: 'es5' },
-    plugins: [ts('ES5', './tsconfig.boards.json'), min(5, false)],
+    plugins: [ts('ES5'), min(5, false)],
   },
 ];

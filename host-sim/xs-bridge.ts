@@ -46,6 +46,9 @@ export const BUNDLES: Record<Flavor, string> = {
   moddable: `${ROOT}dist/mcu-mqtt.moddable.js`,
   espruino: `${ROOT}dist/mcu-mqtt.espruino.js`,
 };
+/** The other Moddable bundle: the classic socket / SecureSocket transport (flavor 'moddable'). */
+export const MODDABLE_SOCKET_BUNDLE = `${ROOT}dist/mcu-mqtt.moddable-socket.js`;
+const ALL_BUNDLES = [...Object.values(BUNDLES), MODDABLE_SOCKET_BUNDLE];
 
 /** The Moddable runtime modules the bundle imports, and the XS globals that stand in for them. */
 export const MODDABLE_GLOBALS: Record<string, string> = {
@@ -132,16 +135,16 @@ function newestSource(): number {
  * it is (it is what `npm run build` made), with a printed note.
  */
 export function ensureBundles(): void {
-  if (Object.values(BUNDLES).every((f) => fs.existsSync(f))) {
+  if (ALL_BUNDLES.every((f) => fs.existsSync(f))) {
     const src = newestSource();
-    for (const f of Object.values(BUNDLES)) {
+    for (const f of ALL_BUNDLES) {
       if (fs.statSync(f).mtimeMs < src) console.log(`note: ${f.slice(ROOT.length)} is older than src/ or boards/: testing it as built (npm run build to refresh)`);
     }
     return;
   }
   const r = spawnSync('npx', ['rollup', '-c'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`npx rollup -c failed (${r.status}): ${r.stderr || r.error}`);
-  for (const f of Object.values(BUNDLES)) if (!fs.existsSync(f)) throw new Error(`${f} missing after npx rollup -c`);
+  for (const f of ALL_BUNDLES) if (!fs.existsSync(f)) throw new Error(`${f} missing after npx rollup -c`);
 }
 
 /**

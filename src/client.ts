@@ -1,15 +1,17 @@
 // The MQTT 3.1.1 client state machine. It talks to the world only through a Transport and a
 // Clock (transport.ts); all memory (receive and transmit buffers, outbox ring, subscription and
 // inbound-QoS-2 tables) is allocated here, in the constructor, and reused for the client's life.
+// Written as one closure rather than a class: its state lives in local variables, which the
+// minifier shortens to one letter, where `this.name` would cost every access (device bundles
+// have an 8 KB budget). `new MqttClient(...)` works as with a class.
 import {
   CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGRESP, PINGREQ, DISCONNECT,
 } from './codec/constants.js';
-import { ERR_ARG, ERR_QOS, ERR_TOO_LARGE } from './codec/errors.js';
+import { ERR_ARG, ERR_QOS, ERR_TOO_LARGE, ERR_NO_SPACE } from './codec/errors.js';
 import { encodeConnect, encodeAck, encodeEmpty, encodeSubscribe, encodeUnsubscribe, type Bytes, type Will } from './codec/encode.js';
 import { Decoder } from './codec/decoder.js';
-import { PacketView } from './codec/packet-view.js';
+import type { PacketView } from './codec/packet-view.js';
 import { utf8Length, TOPIC_FILTER } from './codec/utf8.js';
-import { codecErrorName } from './codec/error-names.js';
 import {
   ERR_OUTBOX_FULL, ERR_STATE, ERR_NO_SLOT, ERR_TX_FULL, ERR_REFUSED_PROTOCOL, ERR_CONNECT_TIMEOUT,
   ERR_PING_TIMEOUT, ERR_INBOUND_FULL, ERR_SUBSCRIBE_REFUSED, ERR_OFFLINE, ERR_PROTOCOL_STATE,
@@ -74,6 +76,7 @@ export interface ClientOptions {
   queueQos0?: boolean;
 }
 
+
 /** Client states. */
 export const OFFLINE = 0;
 export const OPENING = 1;
@@ -86,150 +89,48 @@ const SUB_ACTIVE = 1;
 const SUB_PENDING = 2;
 const SUB_UNSUB = 3;
 
-function err(code: number, detail?: string): MqttError {
-  const name = codecErrorName(code);
-  return { code, name, message: detail ? name + ': ' + detail : name };
+// Error names come from a table that device bundles leave out: src/index.ts installs
+// codecErrorName; without it an error is named by its code, e.g. "ERR-28".
+let nameOf = (code: number): string => 'ERR' + code;
+
+/** Sets how MqttError names are made from codes (src/index.ts passes codecErrorName). */
+export function useErrorNames(f: (code: number) => string): void {
+  nameOf = f;
 }
 
-export class MqttClient {
+export interface MqttClient {
   /** Called after each accepted CONNACK. */
-  onConnect: ((sessionPresent: boolean) => void) | null = null;
+  onConnect: ((sessionPresent: boolean) => void) | null;
   /** Every inbound PUBLISH, after the matching subscription handlers. */
-  onMessage: MessageHandler | null = null;
+  onMessage: MessageHandler | null;
   /** Failures: refused CONNACK, timeouts, malformed packets, refused subscriptions. */
-  onError: ((e: MqttError) => void) | null = null;
+  onError: ((e: MqttError) => void) | null;
   /** The connection closed: reason 0 after end(), else the error that closed it. */
-  onClose: ((reason: number) => void) | null = null;
+  onClose: ((reason: number) => void) | null;
   /** The outbox has room again after publish() returned ERR_OUTBOX_FULL. */
-  onDrain: (() => void) | null = null;
-
-  state = OFFLINE;
+  onDrain: (() => void) | null;
+  /** OFFLINE, OPENING, CONNACK_WAIT or CONNECTED. */
+  readonly state: number;
   /** Reconnect attempts since the last connection that stayed up for half a keepalive. */
-  attempts = 0;
+  readonly attempts: number;
   readonly outbox: Outbox;
   readonly rx: Decoder;
-
-  private readonly o: ClientOptions;
-  private readonly t: Transport;
-  private readonly c: Clock;
-  private readonly ev: TransportEvents;
-  private readonly tick: () => void;
-  private readonly tx: Uint8Array;
-  private txR = 0;
-  private txW = 0;
-  // The packet being written when the transport took only part of it.
-  private wSrc: Uint8Array | null = null;
-  private wOff = 0;
-  private wEnd = 0;
-  private wRel = -1;
-  private timer: unknown = null;
-  private sent = false;
-  private pingOut = false;
-  private nextId: number;
-  private drain = false;
-  private ended = true;
-  private readonly maxInflight: number;
-  private readonly in2: Uint16Array;
-  // Subscription table: filter, requested QoS, handler, state, pending op.
-  private readonly sf: (string | null)[] = [];
-  private readonly sq: Uint8Array;
-  private readonly sh: (MessageHandler | null)[] = [];
-  private readonly ss: Uint8Array;
-  private readonly so: Uint8Array;
-  /** Position of the slot's filter within its SUBSCRIBE (SUBACK codes come in that order). */
-  private readonly sk: Uint8Array;
-  // Pending SUBSCRIBE/UNSUBSCRIBE ops; op k uses packet id k + 1. Op 0 is the resubscribe.
-  private readonly ok: Uint8Array;
-  private readonly oc: (((codes: number[]) => void) | null)[] = [];
-
-  constructor(transport: Transport, clock: Clock, options: ClientOptions) {
-    const o = options;
-    this.o = o;
-    this.t = transport;
-    this.c = clock;
-    this.rx = new Decoder(o.rxSize || 1024);
-    this.tx = new Uint8Array(o.txSize || 256);
-    this.outbox = new Outbox(o.outboxSize || 2048);
-    this.maxInflight = o.maxInflight || 8;
-    this.in2 = new Uint16Array(o.maxInboundQos2 || 32);
-    const subs = o.maxSubs || 8;
-    this.sq = new Uint8Array(subs);
-    this.ss = new Uint8Array(subs);
-    this.so = new Uint8Array(subs);
-    this.sk = new Uint8Array(subs);
-    for (let i = 0; i < subs; i++) {
-      this.sf.push(null);
-      this.sh.push(null);
-    }
-    const ops = (o.maxPending || 4) + 1;
-    this.ok = new Uint8Array(ops);
-    for (let i = 0; i < ops; i++) this.oc.push(null);
-    // Publish ids start above the op ids so the two never collide.
-    this.nextId = ops + 1;
-    // Created once: nothing per message or per timer tick.
-    this.tick = () => this.onTick();
-    this.ev = {
-      onOpen: () => this.opened(),
-      onReadable: () => this.readable(),
-      onWritable: () => this.pump(),
-      onClose: (reason, detail) => this.closed(reason, detail),
-    };
-  }
-
+  /** Messages in the outbox: queued, in flight, or waiting for PUBCOMP. */
+  readonly queued: number;
   /** Opens the connection (and keeps it up, with reconnect). Returns 0 or ERR_ARG / ERR_STATE. */
-  connect(): number {
-    const o = this.o;
-    if (this.state !== OFFLINE || !this.ended) return ERR_STATE;
-    if (!o.clientId && o.clean === false) return ERR_ARG;
-    this.ended = false;
-    this.open();
-    return 0;
-  }
-
+  connect(): number;
   /**
    * Sends DISCONNECT (the broker then drops the will) and closes; no reconnect. Whatever the
    * outbox still holds stays there for a later connect() and is counted by `queued`.
    */
-  end(): void {
-    this.ended = true;
-    this.clearTimer();
-    if (this.state === CONNECTED) {
-      const n = encodeEmpty(this.tx, this.txW, DISCONNECT);
-      if (n > 0) this.txW += n;
-      this.flush();
-    }
-    const was = this.state;
-    this.state = OFFLINE;
-    if (was !== OFFLINE) {
-      this.t.close();
-      this.onClose && this.onClose(0);
-    }
-  }
-
-  /** Messages in the outbox: queued, in flight, or waiting for PUBCOMP. */
-  get queued(): number {
-    let n = 0;
-    const ob = this.outbox;
-    for (let k = 0, p = ob.head; k < ob.count; k++, p = ob.next(p)) if (ob.buf[p] !== S_DONE) n++;
-    return n;
-  }
-
+  end(): void;
   /**
    * Publishes a message. Returns 0 once it is in the outbox (it goes out in order, resent until
    * acknowledged for QoS 1/2), or a negative status: ERR_TOPIC, ERR_QOS, ERR_UTF8, ERR_TOO_LONG
    * (can never fit the outbox), ERR_OUTBOX_FULL (wait for onDrain), ERR_OFFLINE. Offline, and
    * before connect(), messages wait in the outbox. Allocates nothing.
    */
-  publish(topic: string, payload: Bytes, qos?: number, retain?: boolean): number {
-    const q = qos || 0;
-    if (!q && this.state !== CONNECTED && this.o.queueQos0 === false) return ERR_OFFLINE;
-    const r = this.outbox.push(topic, payload, q, !!retain);
-    if (r === ERR_OUTBOX_FULL) this.drain = true;
-    if (r) return r;
-    this.pump();
-    return 0;
-  }
-
+  publish(topic: string, payload: Bytes, qos?: number, retain?: boolean): number;
   /**
    * Subscribes to one or more filters at the requested QoS. `handler` gets matching messages;
    * `done` gets the SUBACK return codes in filter order (0..2 granted, 0x80 refused). While offline
@@ -238,444 +139,502 @@ export class MqttClient {
   subscribe(
     filters: string | string[], qos?: number | number[], handler?: MessageHandler | null,
     done?: ((codes: number[]) => void) | null,
-  ): number {
-    const fs = typeof filters === 'string' ? [filters] : filters;
-    const n = fs.length;
-    if (!n) return ERR_ARG;
-    for (let k = 0; k < n; k++) {
-      const e = utf8Length(fs[k], TOPIC_FILTER);
-      if (e < 0) return e;
-      const q = typeof qos === 'number' ? qos : qos ? qos[k] : 0;
-      if (!(q === 0 || q === 1 || q === 2)) return ERR_QOS;
-    }
-    const op = this.freeOp();
-    // Slots: the one already holding the same filter (a new SUBSCRIBE replaces it), else a free one.
-    const slots: number[] = [];
-    for (let k = 0; k < n; k++) {
-      let s = this.sf.indexOf(fs[k]);
-      if (s >= 0 && slots.indexOf(s) >= 0) return ERR_ARG; // the same filter twice in one call
-      if (s < 0) for (let i = 0; i < this.ss.length && s < 0; i++) if (this.ss[i] === SUB_FREE && slots.indexOf(i) < 0) s = i;
-      if (s < 0 || op < 0) return ERR_NO_SLOT;
-      slots.push(s);
-    }
-    for (let k = 0; k < n; k++) {
-      const s = slots[k];
-      this.sk[s] = k;
-      this.sf[s] = fs[k];
-      this.sq[s] = typeof qos === 'number' ? qos : qos ? qos[k] : 0;
-      this.sh[s] = handler || null;
-      this.ss[s] = SUB_PENDING;
-      this.so[s] = op;
-    }
-    this.ok[op] = 1;
-    this.oc[op] = done || null;
-    if (this.state === CONNECTED) this.sendOp(op);
-    return 0;
-  }
-
+  ): number;
   /**
    * Unsubscribes (only while connected: the broker holds the subscription). Local handlers stop at
    * once; `done` runs on UNSUBACK. Allocates.
    */
-  unsubscribe(filters: string | string[], done?: (() => void) | null): number {
-    const fs = typeof filters === 'string' ? [filters] : filters;
-    if (!fs.length) return ERR_ARG;
-    for (let k = 0; k < fs.length; k++) {
-      const e = utf8Length(fs[k], TOPIC_FILTER);
-      if (e < 0) return e;
-    }
-    if (this.state !== CONNECTED) return ERR_STATE;
-    const op = this.freeOp();
-    if (op < 0) return ERR_NO_SLOT;
-    const n = encodeUnsubscribe(this.tx, this.txW, op + 1, fs);
-    if (n < 0) return n === -1 ? ERR_TX_FULL : n;
-    for (let k = 0; k < fs.length; k++) {
-      const s = this.sf.indexOf(fs[k]);
-      if (s >= 0) {
-        this.ss[s] = SUB_UNSUB;
-        this.so[s] = op;
-      }
-    }
-    this.ok[op] = 2;
-    // UNSUBACK carries no codes: the callback ignores the (empty) array it is given.
-    this.oc[op] = done || null;
-    this.txW += n;
-    this.pump();
-    return 0;
+  unsubscribe(filters: string | string[], done?: (() => void) | null): number;
+}
+
+type Ctor = new (transport: Transport, clock: Clock, options: ClientOptions) => MqttClient;
+
+// Called with `new`: the minifier must not turn it into an arrow function (rollup.config.js leaves
+// terser's unsafe_arrows off), since an arrow is no constructor.
+function Client(t: Transport, c: Clock, o: ClientOptions): MqttClient {
+  const rx = new Decoder(o.rxSize || 1024);
+  const tx = new Uint8Array(o.txSize || 256);
+  const ob = new Outbox(o.outboxSize || 2048);
+  const ring = ob.buf;
+  const maxInflight = o.maxInflight || 8;
+  const in2 = new Uint16Array(o.maxInboundQos2 || 32);
+  const nSubs = o.maxSubs || 8;
+  // Subscription table: filter, requested QoS, handler, state, pending op, and the slot's
+  // position within its SUBSCRIBE (SUBACK codes come in that order).
+  const sf: (string | null)[] = [];
+  const sq = new Uint8Array(nSubs);
+  const sh: (MessageHandler | null)[] = [];
+  const ss = new Uint8Array(nSubs);
+  const so = new Uint8Array(nSubs);
+  const sk = new Uint8Array(nSubs);
+  // Pending SUBSCRIBE/UNSUBSCRIBE ops: kind (1 sub, 2 unsub, 3 resubscribe) and callback; op k
+  // uses packet id k + 1. Op 0 is the resubscribe.
+  const nOps = (o.maxPending || 4) + 1;
+  const ok = new Uint8Array(nOps);
+  const oc: (((codes: number[]) => void) | null)[] = [];
+  for (let i = 0; i < nSubs; i++) {
+    sf.push(null);
+    sh.push(null);
   }
+  for (let i = 0; i < nOps; i++) oc.push(null);
+  let st = OFFLINE;
+  let attempts = 0;
+  let txR = 0;
+  let txW = 0;
+  // The packet being written when the transport took only part of it.
+  let wSrc: Uint8Array | null = null;
+  let wOff = 0;
+  let wEnd = 0;
+  let wRel = -1;
+  let timer: unknown = null;
+  let sent = false;
+  let pingOut = false;
+  // Publish ids start above the op ids so the two never collide.
+  let nextId = nOps + 1;
+  let drain = false;
+  let ended = true;
 
   // ---- connection lifecycle ----
 
-  private open(): void {
-    this.state = OPENING;
-    this.rx.reset();
-    this.txR = this.txW = 0;
-    this.wSrc = null;
-    this.wEnd = this.wOff = 0;
-    this.wRel = -1;
-    this.pingOut = false;
-    this.arm(this.o.connectTimeout || 10000);
-    this.t.open(this.o.host, this.o.port || 1883, this.rx, this.ev);
-  }
+  const open = (): void => {
+    st = OPENING;
+    rx.reset();
+    txR = txW = wEnd = wOff = 0;
+    wSrc = null;
+    wRel = -1;
+    pingOut = false;
+    arm(o.connectTimeout || 10000);
+    t.open(o.host, o.port || 1883, rx, ev);
+  };
 
-  private opened(): void {
-    if (this.state !== OPENING) return;
-    const o = this.o;
-    const n = encodeConnect(this.tx, 0, {
-      clientId: o.clientId, clean: o.clean, keepalive: o.keepalive, username: o.username,
-      password: o.password, will: o.will,
-    });
-    if (n < 0) return this.fail(n === -1 ? ERR_TX_FULL : n);
-    this.txW = n;
-    this.state = CONNACK_WAIT;
-    this.flush();
-  }
-
-  /** The transport is gone: report, then reconnect unless end() was called. */
-  private closed(reason: number, detail?: string): void {
-    this.fail(reason || ERR_CONNECTION, detail);
-  }
-
-  /** Closes the connection because of `code`; reconnect follows from closed(). */
-  private fail(code: number, detail?: string): void {
-    if (this.state === OFFLINE) return;
-    this.report(code, detail);
-    this.state = OFFLINE;
-    this.clearTimer();
-    this.t.close();
-    this.onClose && this.onClose(code);
-    if (!this.ended) this.schedule();
-  }
-
-  private report(code: number, detail?: string): void {
-    this.onError && this.onError(err(code, detail));
-  }
-
-  private schedule(): void {
-    const o = this.o;
+  /** Closes the connection because of `code`; reconnects unless end() was called. */
+  const fail = (code: number, detail?: string): void => {
+    if (!st) return;
+    report(code, detail);
+    st = OFFLINE;
+    clearTimer();
+    t.close();
+    self.onClose && self.onClose(code);
+    if (ended) return;
     if (o.reconnect === false) {
-      this.ended = true;
+      ended = true;
       return;
     }
-    const min = o.reconnectMin || 1000;
     const max = o.reconnectMax || 60000;
-    let d = min * Math.pow(2, this.attempts < 20 ? this.attempts : 20);
+    let d = (o.reconnectMin || 1000) * Math.pow(2, attempts < 20 ? attempts : 20);
     if (d > max) d = max;
-    this.attempts++;
-    this.arm(Math.floor(d / 2 + (Math.random() * d) / 2));
-  }
+    attempts++;
+    arm(Math.floor(d / 2 + (Math.random() * d) / 2));
+  };
 
-  private arm(ms: number): void {
-    this.clearTimer();
-    this.timer = this.c.set(this.tick, ms);
-  }
+  const report = (code: number, detail?: string): void => {
+    const name = nameOf(code);
+    self.onError && self.onError({ code, name, message: detail ? name + ': ' + detail : name });
+  };
 
-  private clearTimer(): void {
-    if (this.timer !== null) this.c.clear(this.timer);
-    this.timer = null;
-  }
+  const arm = (ms: number): void => {
+    clearTimer();
+    timer = c.set(tick, ms);
+  };
 
-  private onTick(): void {
-    this.timer = null;
-    const s = this.state;
-    if (s === OFFLINE) {
-      if (!this.ended) this.open();
-    } else if (s !== CONNECTED) {
-      this.fail(ERR_CONNECT_TIMEOUT);
-    } else if (this.pingOut) {
-      this.fail(ERR_PING_TIMEOUT);
+  const clearTimer = (): void => {
+    if (timer !== null) c.clear(timer);
+    timer = null;
+  };
+
+  // Created once: nothing per message or per timer tick.
+  const tick = (): void => {
+    timer = null;
+    if (!st) {
+      if (!ended) open();
+    } else if (st !== CONNECTED) {
+      fail(ERR_CONNECT_TIMEOUT);
+    } else if (pingOut) {
+      fail(ERR_PING_TIMEOUT);
     } else {
       // The connection lasted half a keepalive: only now does backoff start again from the
       // minimum, so a broker that accepts and then drops at once cannot cause a storm.
-      this.attempts = 0;
+      attempts = 0;
       // Ticks every half keepalive: nothing sent during a whole half means a PINGREQ is due, so
       // the gap between packets never exceeds the keepalive. The next tick without PINGRESP fails.
-      if (!this.sent) {
-        this.pingOut = true;
-        this.control(encodeEmpty(this.tx, this.txW, PINGREQ));
+      if (!sent) {
+        pingOut = true;
+        control(encodeEmpty(tx, txW, PINGREQ));
       }
-      this.sent = false;
-      this.armKeepalive();
+      sent = false;
+      armKeepalive();
     }
-  }
+  };
 
-  private armKeepalive(): void {
-    const ka = this.o.keepalive === undefined ? 60 : this.o.keepalive;
-    if (ka && this.state === CONNECTED) this.arm(ka * 500);
-  }
+  const armKeepalive = (): void => {
+    const ka = o.keepalive === undefined ? 60 : o.keepalive;
+    if (ka && st === CONNECTED) arm(ka * 500);
+  };
 
   // ---- receiving ----
 
-  private readable(): void {
-    const d = this.rx;
-    for (let t = d.next(); t && this.state > OPENING; t = d.next()) {
-      if (t < 0) {
-        if (t === ERR_TOO_LARGE) this.tooLarge(d.pkt);
-        else return this.fail(t);
-      } else this.packet(t, d.pkt);
-    }
-  }
-
-  /**
-   * A PUBLISH larger than the receive buffer cannot be delivered. It is acknowledged anyway (and
-   * reported): refusing the ack would make a persistent session redeliver it forever.
-   */
-  private tooLarge(p: PacketView): void {
-    this.report(ERR_TOO_LARGE, 'inbound packet of ' + p.length + ' bytes dropped');
-    if (p.type === PUBLISH && p.id) {
-      if (p.qos === 1) this.control(encodeAck(this.tx, this.txW, PUBACK, p.id));
-      else if (p.qos === 2 && (this.in2.indexOf(p.id) >= 0 || this.remember(p.id))) this.control(encodeAck(this.tx, this.txW, PUBREC, p.id));
-    }
-  }
-
-  private packet(t: number, p: PacketView): void {
-    const ob = this.outbox;
-    if (this.state === CONNACK_WAIT) {
-      if (t !== CONNACK) return this.fail(ERR_PROTOCOL_STATE, 'packet type ' + t + ' before CONNACK');
-      if (p.returnCode) {
-        // Refused: count it as a failed attempt so backoff grows (no reconnect storm).
-        return this.fail(ERR_REFUSED_PROTOCOL - p.returnCode + 1);
+  const readable = (): void => {
+    for (let n = rx.next(); n && st > OPENING; n = rx.next()) {
+      const p = rx.pkt;
+      if (n > 0) packet(n, p);
+      else if (n !== ERR_TOO_LARGE) return fail(n);
+      else {
+        // A PUBLISH larger than the receive buffer cannot be delivered. It is acknowledged anyway
+        // (and reported): refusing the ack would make a persistent session redeliver it forever.
+        report(ERR_TOO_LARGE, 'inbound packet of ' + p.length + ' bytes dropped');
+        if (p.type === PUBLISH && p.id) {
+          if (p.qos === 1) ack(PUBACK, p.id);
+          else if (p.qos === 2 && (in2.indexOf(p.id) >= 0 || remember(p.id))) ack(PUBREC, p.id);
+        }
       }
-      this.state = CONNECTED;
-      this.clearTimer();
+    }
+  };
+
+  const packet = (n: number, p: PacketView): void => {
+    const id = p.id;
+    if (st === CONNACK_WAIT) {
+      if (n !== CONNACK) return fail(ERR_PROTOCOL_STATE, 'packet type ' + n + ' before CONNACK');
+      // Refused: count it as a failed attempt so backoff grows (no reconnect storm).
+      if (p.returnCode) return fail(ERR_REFUSED_PROTOCOL - p.returnCode + 1);
+      st = CONNECTED;
+      clearTimer();
       const sp = p.sessionPresent;
       if (!sp) {
-        this.in2.fill(0);
-        // Everything the broker held is gone: every subscription is sent again.
-        if (this.o.resubscribe !== false) {
-          for (let i = 0; i < this.ss.length; i++) {
-            if (this.ss[i] === SUB_ACTIVE) {
-              this.ss[i] = SUB_PENDING;
-              this.so[i] = 0;
-              this.ok[0] = 3;
-            }
+        in2.fill(0);
+        for (let i = 0; i < nSubs; i++) {
+          // Everything the broker held is gone: every subscription is sent again.
+          if (ss[i] === SUB_ACTIVE && o.resubscribe !== false) {
+            ss[i] = SUB_PENDING;
+            so[i] = 0;
+            ok[0] = 3;
           }
+          if (ss[i] === SUB_UNSUB) ss[i] = SUB_FREE;
         }
-        for (let i = 0; i < this.ss.length; i++) {
-          if (this.ss[i] === SUB_UNSUB) this.ss[i] = SUB_FREE;
-        }
-        for (let k = 0; k < this.ok.length; k++) if (this.ok[k] === 2) this.finishOp(k, null);
+        for (let k = 0; k < nOps; k++) if (ok[k] === 2) finishOp(k, null);
       }
       ob.rewind(sp);
-      for (let k = 0; k < this.ok.length; k++) if (this.ok[k]) this.sendOp(k);
-      this.sent = false;
-      this.armKeepalive();
-      this.onConnect && this.onConnect(sp);
-      this.pump();
+      for (let k = 0; k < nOps; k++) if (ok[k]) sendOp(k);
+      sent = false;
+      armKeepalive();
+      self.onConnect && self.onConnect(sp);
+      pump();
       return;
     }
-    switch (t) {
-      case PUBLISH: {
-        const q = p.qos;
-        if (q === 2) {
-          // Exactly once: a re-sent PUBLISH whose id awaits PUBREL is not delivered again.
-          if (this.in2.indexOf(p.id) < 0) {
-            if (!this.remember(p.id)) return this.fail(ERR_INBOUND_FULL);
-            this.deliver(p);
-          }
-          this.control(encodeAck(this.tx, this.txW, PUBREC, p.id));
-        } else {
-          this.deliver(p);
-          if (q) this.control(encodeAck(this.tx, this.txW, PUBACK, p.id));
+    if (n === PUBLISH) {
+      const q = p.qos;
+      if (q === 2) {
+        // Exactly once: a re-sent PUBLISH whose id awaits PUBREL is not delivered again.
+        if (in2.indexOf(id) < 0) {
+          if (!remember(id)) return fail(ERR_INBOUND_FULL);
+          deliver(p);
         }
-        return;
+        ack(PUBREC, id);
+      } else {
+        deliver(p);
+        if (q) ack(PUBACK, id);
       }
-      case PUBREL: {
-        const i = this.in2.indexOf(p.id);
-        if (i >= 0) this.in2[i] = 0;
-        // PUBCOMP even for an unknown id: the broker may have lost our earlier PUBCOMP.
-        this.control(encodeAck(this.tx, this.txW, PUBCOMP, p.id));
-        return;
+    } else if (n === PUBREL) {
+      const i = in2.indexOf(id);
+      if (i >= 0) in2[i] = 0;
+      // PUBCOMP even for an unknown id: the broker may have lost our earlier PUBCOMP.
+      ack(PUBCOMP, id);
+    } else if (n === PUBACK || n === PUBCOMP) {
+      const e = ob.find(id);
+      // Only the matching stage counts: PUBACK for a QoS 1 entry, PUBCOMP after PUBREC.
+      if (e >= 0 && (n === PUBACK ? ring[e] === S_SENT && (ring[e + HDR] & 6) === 2 : ring[e] === S_REL)) {
+        ob.release(e);
+        pump();
       }
-      case PUBACK:
-      case PUBCOMP: {
-        const e = ob.find(p.id);
-        // Only the matching stage counts: PUBACK for a QoS 1 entry, PUBCOMP after PUBREC.
-        if (e >= 0 && (t === PUBACK ? ob.buf[e] === S_SENT && (ob.buf[e + HDR] & 6) === 2 : ob.buf[e] === S_REL)) {
-          ob.release(e);
-          this.pump();
-        }
-        return;
-      }
-      case PUBREC: {
-        const e = ob.find(p.id);
-        if (e >= 0 && ob.buf[e] === S_SENT && (ob.buf[e + HDR] & 6) === 4) ob.buf[e] = S_REL;
-        // PUBREL also for a repeated or unknown PUBREC, so the broker can finish its side.
-        if (e < 0 || ob.buf[e] === S_REL) this.control(encodeAck(this.tx, this.txW, PUBREL, p.id));
-        return;
-      }
-      case SUBACK:
-      case UNSUBACK: {
-        const k = p.id - 1;
-        if (k >= 0 && k < this.ok.length && this.ok[k] && (this.ok[k] === 2) === (t === UNSUBACK)) {
-          this.finishOp(k, t === SUBACK ? p : null);
-        }
-        return;
-      }
-      case PINGRESP:
-        this.pingOut = false;
-        return;
-    }
-    this.fail(ERR_PROTOCOL_STATE, 'unexpected packet type ' + t);
-  }
+    } else if (n === PUBREC) {
+      const e = ob.find(id);
+      if (e >= 0 && ring[e] === S_SENT && (ring[e + HDR] & 6) === 4) ring[e] = S_REL;
+      // PUBREL also for a repeated or unknown PUBREC, so the broker can finish its side.
+      if (e < 0 || ring[e] === S_REL) ack(PUBREL, id);
+    } else if (n === SUBACK || n === UNSUBACK) {
+      const k = id - 1;
+      if (k < nOps && ok[k] && (ok[k] === 2) === (n === UNSUBACK)) finishOp(k, n === SUBACK ? p : null);
+    } else if (n === PINGRESP) {
+      pingOut = false;
+    } else fail(ERR_PROTOCOL_STATE, 'unexpected packet type ' + n);
+  };
 
-  private remember(id: number): boolean {
-    const i = this.in2.indexOf(0);
-    if (i < 0) return false;
-    this.in2[i] = id;
-    return true;
-  }
+  const remember = (id: number): boolean => {
+    const i = in2.indexOf(0);
+    if (i >= 0) in2[i] = id;
+    return i >= 0;
+  };
 
-  private deliver(p: PacketView): void {
-    const b = p.buf;
-    for (let i = 0; i < this.ss.length; i++) {
-      const s = this.ss[i];
-      const h = this.sh[i];
-      if ((s === SUB_ACTIVE || s === SUB_PENDING) && h && topicMatch(this.sf[i] as string, b, p.topicOff, p.topicLen)) h(p);
+  const deliver = (p: PacketView): void => {
+    for (let i = 0; i < nSubs; i++) {
+      const h = sh[i];
+      if ((ss[i] === SUB_ACTIVE || ss[i] === SUB_PENDING) && h && topicMatch(sf[i] as string, p.buf, p.topicOff, p.topicLen)) h(p);
     }
-    this.onMessage && this.onMessage(p);
-  }
+    self.onMessage && self.onMessage(p);
+  };
 
   // ---- SUBSCRIBE / UNSUBSCRIBE ops ----
 
-  private freeOp(): number {
-    for (let k = 1; k < this.ok.length; k++) if (!this.ok[k]) return k;
+  const freeOp = (): number => {
+    for (let k = 1; k < nOps; k++) if (!ok[k]) return k;
     return -1;
-  }
+  };
 
-  private sendOp(k: number): void {
+  const sendOp = (k: number): void => {
     const fs: string[] = [];
     const qs: number[] = [];
-    const want = this.ok[k] === 2 ? SUB_UNSUB : SUB_PENDING;
+    const unsub = ok[k] === 2;
     let n = 0;
-    for (let i = 0; i < this.ss.length; i++) {
-      if (this.ss[i] === want && this.so[i] === k) {
+    for (let i = 0; i < nSubs; i++) {
+      if (ss[i] === (unsub ? SUB_UNSUB : SUB_PENDING) && so[i] === k) {
         // The resubscribe op collects its filters in slot order.
-        const at = k ? this.sk[i] : (this.sk[i] = n);
-        fs[at] = this.sf[i] as string;
-        qs[at] = this.sq[i];
-        n++;
+        const at = k ? sk[i] : (sk[i] = n++);
+        fs[at] = sf[i] as string;
+        qs[at] = sq[i];
       }
     }
     if (!fs.length) {
       // An UNSUBSCRIBE for filters with no local slot cannot be rebuilt: finish it.
-      if (this.ok[k] === 2) this.finishOp(k, null);
-      else this.ok[k] = 0;
+      if (unsub) finishOp(k, null);
+      else ok[k] = 0;
       return;
     }
-    this.control(want === SUB_UNSUB
-      ? encodeUnsubscribe(this.tx, this.txW, k + 1, fs)
-      : encodeSubscribe(this.tx, this.txW, k + 1, fs, qs));
-  }
+    control(unsub ? encodeUnsubscribe(tx, txW, k + 1, fs) : encodeSubscribe(tx, txW, k + 1, fs, qs));
+  };
 
-  private finishOp(k: number, suback: PacketView | null): void {
-    const kind = this.ok[k];
-    const cb = this.oc[k];
-    this.ok[k] = 0;
-    this.oc[k] = null;
+  const freeSlot = (i: number): void => {
+    ss[i] = SUB_FREE;
+    sf[i] = sh[i] = null;
+  };
+
+  const finishOp = (k: number, suback: PacketView | null): void => {
+    const kind = ok[k];
+    const cb = oc[k];
+    ok[k] = 0;
+    oc[k] = null;
     const codes: number[] = [];
-    for (let i = 0; i < this.ss.length; i++) {
-      if (this.so[i] !== k) continue;
-      if (kind === 2 && this.ss[i] === SUB_UNSUB) {
-        this.ss[i] = SUB_FREE;
-        this.sf[i] = null;
-        this.sh[i] = null;
-      } else if (kind !== 2 && this.ss[i] === SUB_PENDING && suback) {
-        const j = this.sk[i];
-        const c = j < suback.count ? suback.buf[suback.listOff + j] : 0x80;
-        codes[j] = c;
-        if (c === 0x80) {
-          this.report(ERR_SUBSCRIBE_REFUSED, this.sf[i] as string);
-          this.ss[i] = SUB_FREE;
-          this.sf[i] = null;
-          this.sh[i] = null;
-        } else this.ss[i] = SUB_ACTIVE;
+    for (let i = 0; i < nSubs; i++) {
+      if (so[i] !== k) continue;
+      if (kind === 2 && ss[i] === SUB_UNSUB) freeSlot(i);
+      else if (kind !== 2 && ss[i] === SUB_PENDING && suback) {
+        const j = sk[i];
+        const code = j < suback.count ? suback.buf[suback.listOff + j] : 0x80;
+        codes[j] = code;
+        if (code === 0x80) {
+          report(ERR_SUBSCRIBE_REFUSED, sf[i] as string);
+          freeSlot(i);
+        } else ss[i] = SUB_ACTIVE;
       }
     }
     if (cb) cb(codes);
-  }
+  };
 
   // ---- sending ----
 
+  const ack = (type: number, id: number): void => control(encodeAck(tx, txW, type, id));
+
   /** Queues an encoded control packet (n bytes at txW, or an encoder error) and flushes. */
-  private control(n: number): void {
-    if (n < 0) return this.fail(n === -1 ? ERR_TX_FULL : n);
-    this.txW += n;
-    this.flush();
-  }
+  const control = (n: number): void => {
+    if (n < 0) return fail(n === ERR_NO_SPACE ? ERR_TX_FULL : n);
+    txW += n;
+    flush();
+  };
 
   /**
    * Writes what is waiting, in order: the rest of a partly written packet, then the control
    * packets in tx. Returns true when everything went out.
    */
-  private flush(): boolean {
-    const t = this.t;
+  const flush = (): boolean => {
     // Nothing goes to a closed transport; a half-written packet starts over on the next connection.
-    if (this.state === OFFLINE) return false;
-    if (this.wSrc) {
-      const k = t.write(this.wSrc, this.wOff, this.wEnd - this.wOff);
-      this.sent = true;
-      this.wOff += k;
-      if (this.wOff < this.wEnd) return false;
-      this.wSrc = null;
-      if (this.wRel >= 0) {
-        this.outbox.release(this.wRel);
-        this.wRel = -1;
-      }
+    if (!st) return false;
+    if (wSrc) {
+      wOff += t.write(wSrc, wOff, wEnd - wOff);
+      sent = true;
+      if (wOff < wEnd) return false;
+      wSrc = null;
+      if (wRel >= 0) ob.release(wRel);
     }
-    if (this.txR < this.txW) {
-      const k = t.write(this.tx, this.txR, this.txW - this.txR);
-      this.sent = true;
-      this.txR += k;
-      if (this.txR < this.txW) return false;
-      this.txR = this.txW = 0;
+    if (txR < txW) {
+      txR += t.write(tx, txR, txW - txR);
+      sent = true;
+      if (txR < txW) return false;
+      txR = txW = 0;
     }
     return true;
-  }
+  };
 
   /** Sends outbox entries in order while the window and the transport allow. */
-  private pump(): void {
-    const ob = this.outbox;
-    const b = ob.buf;
-    while (this.flush() && this.state === CONNECTED && ob.send !== ob.tail) {
+  const pump = (): void => {
+    while (flush() && st === CONNECTED && ob.send !== ob.tail) {
       const p = ob.send;
-      const st = b[p];
-      if (st === S_REL) {
+      const s = ring[p];
+      const qos = (ring[p + HDR] >> 1) & 3;
+      if (s === S_REL) {
         // Resend after reconnect with session: PUBREL in the message's place [MQTT-4.4.0-1].
         ob.send = ob.next(p);
-        this.control(encodeAck(this.tx, this.txW, PUBREL, ob.id(p)));
+        ack(PUBREL, ob.id(p));
         continue;
       }
-      if (st === S_DONE) {
-        ob.send = ob.next(p);
-        continue;
-      }
-      const qos = (b[p + HDR] >> 1) & 3;
-      if (st === S_SENT) {
-        b[p + HDR] |= 8; // DUP on redelivery
-      } else if (qos) {
-        if (ob.inflight >= this.maxInflight) break;
-        let id = this.nextId;
+      if (s === S_SENT) {
+        ring[p + HDR] |= 8; // DUP on redelivery
+      } else if (s && qos) {
+        if (ob.inflight >= maxInflight) break;
+        const id = nextId;
         // Ids go up in send order, so only the oldest in-flight entry can hold the next one.
-        if (ob.head !== ob.send && ob.id(ob.head) === id) break;
-        this.nextId = id >= 65535 ? this.ok.length + 1 : id + 1;
-        b[p] = S_SENT;
-        b[p + 1] = id >> 8;
-        b[p + 2] = id & 255;
+        if (ob.head !== p && ob.id(ob.head) === id) break;
+        nextId = id >= 65535 ? nOps + 1 : id + 1;
+        ring[p] = S_SENT;
         const at = ob.idPos(p);
-        b[at] = id >> 8;
-        b[at + 1] = id & 255;
+        ring[p + 1] = ring[at] = id >> 8;
+        ring[p + 2] = ring[at + 1] = id & 255;
         ob.inflight++;
       }
       ob.send = ob.next(p);
-      this.wSrc = b;
-      this.wOff = p + HDR;
-      this.wEnd = p + HDR + ob.packetLen(p);
-      this.wRel = qos ? -1 : p;
+      if (s) {
+        wSrc = ring;
+        wOff = p + HDR;
+        wEnd = wOff + ob.packetLen(p);
+        wRel = qos ? -1 : p;
+      }
     }
-    if (this.drain && ob.used() * 2 <= b.length) {
-      this.drain = false;
-      this.onDrain && this.onDrain();
+    if (drain && ob.used() * 2 <= ring.length) {
+      drain = false;
+      self.onDrain && self.onDrain();
     }
+  };
+
+  const ev: TransportEvents = {
+    onOpen() {
+      if (st !== OPENING) return;
+      st = CONNACK_WAIT;
+      control(encodeConnect(tx, 0, o));
+    },
+    onReadable: readable,
+    onWritable: pump,
+    // The transport is gone: report, then reconnect unless end() was called.
+    onClose: (reason, detail) => fail(reason || ERR_CONNECTION, detail),
+  };
+
+  const self: MqttClient = {
+    onConnect: null,
+    onMessage: null,
+    onError: null,
+    onClose: null,
+    onDrain: null,
+    get state() {
+      return st;
+    },
+    get attempts() {
+      return attempts;
+    },
+    outbox: ob,
+    rx,
+    get queued() {
+      let n = 0;
+      for (let k = 0, p = ob.head; k < ob.count; k++, p = ob.next(p)) if (ring[p] !== S_DONE) n++;
+      return n;
+    },
+
+    connect() {
+      if (st || !ended) return ERR_STATE;
+      if (!o.clientId && o.clean === false) return ERR_ARG;
+      ended = false;
+      open();
+      return 0;
+    },
+
+    end() {
+      ended = true;
+      clearTimer();
+      if (st === CONNECTED) {
+        const n = encodeEmpty(tx, txW, DISCONNECT);
+        if (n > 0) txW += n;
+        flush();
+      }
+      const was = st;
+      st = OFFLINE;
+      if (was) {
+        t.close();
+        self.onClose && self.onClose(0);
+      }
+    },
+
+    publish(topic, payload, qos, retain) {
+      const q = qos || 0;
+      if (!q && st !== CONNECTED && o.queueQos0 === false) return ERR_OFFLINE;
+      const r = ob.push(topic, payload, q, !!retain);
+      if (r === ERR_OUTBOX_FULL) drain = true;
+      if (r) return r;
+      pump();
+      return 0;
+    },
+
+    subscribe(filters, qos, handler, done) {
+      const fs = typeof filters === 'string' ? [filters] : filters;
+      const n = fs.length;
+      const q = (k: number) => (typeof qos === 'number' ? qos : qos ? qos[k] : 0);
+      const e = check(fs, q);
+      if (e) return e;
+      const op = freeOp();
+      // Slots: the one already holding the same filter (a new SUBSCRIBE replaces it), else a free one.
+      const slots: number[] = [];
+      for (let k = 0; k < n; k++) {
+        let s = sf.indexOf(fs[k]);
+        if (s >= 0 && slots.indexOf(s) >= 0) return ERR_ARG; // the same filter twice in one call
+        for (let i = 0; i < nSubs && s < 0; i++) if (!ss[i] && slots.indexOf(i) < 0) s = i;
+        if (s < 0 || op < 0) return ERR_NO_SLOT;
+        slots.push(s);
+      }
+      for (let k = 0; k < n; k++) {
+        const s = slots[k];
+        sk[s] = k;
+        sf[s] = fs[k];
+        sq[s] = q(k);
+        sh[s] = handler || null;
+        ss[s] = SUB_PENDING;
+        so[s] = op;
+      }
+      ok[op] = 1;
+      oc[op] = done || null;
+      if (st === CONNECTED) sendOp(op);
+      return 0;
+    },
+
+    unsubscribe(filters, done) {
+      const fs = typeof filters === 'string' ? [filters] : filters;
+      const e = check(fs);
+      if (e) return e;
+      if (st !== CONNECTED) return ERR_STATE;
+      const op = freeOp();
+      if (op < 0) return ERR_NO_SLOT;
+      const n = encodeUnsubscribe(tx, txW, op + 1, fs);
+      if (n < 0) return n === ERR_NO_SPACE ? ERR_TX_FULL : n;
+      for (let k = 0; k < fs.length; k++) {
+        const s = sf.indexOf(fs[k]);
+        if (s >= 0) {
+          ss[s] = SUB_UNSUB;
+          so[s] = op;
+        }
+      }
+      ok[op] = 2;
+      // UNSUBACK carries no codes: the callback ignores the (empty) array it is given.
+      oc[op] = done || null;
+      txW += n;
+      pump();
+      return 0;
+    },
+  };
+  return self;
+}
+
+export const MqttClient = Client as unknown as Ctor;
+
+/** ERR_ARG for an empty list, else the first bad filter's (or requested QoS's) error, else 0. */
+function check(fs: string[], q?: (k: number) => number): number {
+  if (!fs.length) return ERR_ARG;
+  for (let k = 0; k < fs.length; k++) {
+    const e = utf8Length(fs[k], TOPIC_FILTER);
+    if (e < 0) return e;
+    if (q && !(q(k) === 0 || q(k) === 1 || q(k) === 2)) return ERR_QOS;
   }
+  return 0;
 }

@@ -34,6 +34,8 @@ export class Outbox {
   inflight = 0;
   /** Most bytes ever held at once. */
   peak = 0;
+  // Remaining length of the packet last parsed by _hdr (members named _x are shortened by the minifier).
+  private _rem = 0;
 
   constructor(size: number) {
     this.buf = new Uint8Array(size);
@@ -41,7 +43,8 @@ export class Outbox {
 
   /** Bytes held now (holes and a wrapped tail included). */
   used(): number {
-    return !this.count ? 0 : this.tail > this.head ? this.tail - this.head : this.buf.length - this.head + this.tail;
+    const o = this;
+    return !o.count ? 0 : o.tail > o.head ? o.tail - o.head : o.buf.length - o.head + o.tail;
   }
 
   /**
@@ -49,14 +52,15 @@ export class Outbox {
    * ERR_TOO_LONG when it can never fit, or the encoder's error for invalid arguments.
    */
   push(topic: string, payload: Bytes, qos: number, retain: boolean): number {
-    const b = this.buf;
+    const o = this;
+    const b = o.buf;
     const cap = b.length;
-    if (!this.count) this.head = this.tail = this.send = 0;
-    const head = this.head;
-    let at = this.tail;
+    if (!o.count) o.head = o.tail = o.send = 0;
+    const head = o.head;
+    let at = o.tail;
     // Packet id 1 is a placeholder: the real one is written when the entry is sent. A wrapped
     // tail stops one byte short of the head, so tail === head only ever means empty.
-    let n = encodePublish(b, at + HDR, topic, payload, qos, retain, false, 1, at > head || !this.count ? cap : head - 1);
+    let n = encodePublish(b, at + HDR, topic, payload, qos, retain, false, 1, at > head || !o.count ? cap : head - 1);
     if (n === ERR_NO_SPACE && at > head) {
       // Does not fit before the end: try at the start, before the head.
       n = encodePublish(b, HDR, topic, payload, qos, retain, false, 1, head - 1);
@@ -64,7 +68,7 @@ export class Outbox {
         if (at < cap) b[at] = S_WRAP;
         // Everything was sent: `send` sat at the old tail, which is now the WRAP marker (or the
         // end of the ring). The next entry to send is the new one at 0.
-        if (this.send === at) this.send = 0;
+        if (o.send === at) o.send = 0;
         at = 0;
       }
     }
@@ -74,23 +78,15 @@ export class Outbox {
     }
     b[at] = S_NEW;
     b[at + 1] = b[at + 2] = 0;
-    this.tail = at + HDR + n;
-    this.count++;
-    const u = this.used();
-    if (u > this.peak) this.peak = u;
+    o.tail = at + HDR + n;
+    o.count++;
+    n = o.used();
+    if (n > o.peak) o.peak = n;
     return 0;
   }
 
-  /** Offset of the PUBLISH packet's own length byte(s) + topic: where its packet id sits. */
-  idPos(p: number): number {
-    const b = this.buf;
-    let i = p + HDR + 1;
-    while (b[i++] & 128);
-    return i + 2 + ((b[i] << 8) | b[i + 1]);
-  }
-
-  /** Length of the PUBLISH packet in the entry at p. */
-  packetLen(p: number): number {
+  /** Parses the fixed header of the PUBLISH in the entry at p: returns the offset after it. */
+  private _hdr(p: number): number {
     const b = this.buf;
     let i = p + HDR + 1;
     let len = 0;
@@ -101,13 +97,26 @@ export class Outbox {
       len += (d & 127) * mul;
       mul *= 128;
     } while (d & 128);
-    return i - p - HDR + len;
+    this._rem = len;
+    return i;
+  }
+
+  /** Offset of the PUBLISH packet's own length byte(s) + topic: where its packet id sits. */
+  idPos(p: number): number {
+    const i = this._hdr(p);
+    return i + 2 + ((this.buf[i] << 8) | this.buf[i + 1]);
+  }
+
+  /** Length of the PUBLISH packet in the entry at p. */
+  packetLen(p: number): number {
+    return this._hdr(p) - p - HDR + this._rem;
   }
 
   /** The entry after p, following a WRAP marker or the end of the ring back to 0. */
   next(p: number): number {
-    const q = p + HDR + this.packetLen(p);
-    return q !== this.tail && (q === this.buf.length || this.buf[q] === S_WRAP) ? 0 : q;
+    const o = this;
+    const q = p + HDR + o.packetLen(p);
+    return q !== o.tail && (q === o.buf.length || o.buf[q] === S_WRAP) ? 0 : q;
   }
 
   /** Packet id of the entry at p. */
@@ -117,10 +126,8 @@ export class Outbox {
 
   /** Finds the in-flight entry with packet id `id` (S_SENT or S_REL), or -1. */
   find(id: number): number {
-    const b = this.buf;
-    for (let p = this.head; p !== this.send; p = this.next(p)) {
-      if (b[p] !== S_DONE && ((b[p + 1] << 8) | b[p + 2]) === id) return p;
-    }
+    const o = this;
+    for (let p = o.head; p !== o.send; p = o.next(p)) if (o.buf[p] !== S_DONE && o.id(p) === id) return p;
     return -1;
   }
 
@@ -134,14 +141,14 @@ export class Outbox {
 
   /** Moves the head past DONE entries; an empty ring starts again at 0. */
   trim(): void {
-    const b = this.buf;
-    while (this.count && b[this.head] === S_DONE) {
-      const q = this.next(this.head);
-      if (this.send === this.head) this.send = q;
-      this.head = q;
-      this.count--;
+    const o = this;
+    while (o.count && o.buf[o.head] === S_DONE) {
+      const q = o.next(o.head);
+      if (o.send === o.head) o.send = q;
+      o.head = q;
+      o.count--;
     }
-    if (!this.count) this.head = this.tail = this.send = 0;
+    if (!o.count) o.head = o.tail = o.send = 0;
   }
 
   /**
@@ -151,19 +158,18 @@ export class Outbox {
    * received by the broker, so it is done.
    */
   rewind(sessionPresent: boolean): void {
-    const b = this.buf;
-    this.send = this.head;
+    const o = this;
+    const b = o.buf;
+    o.send = o.head;
     if (sessionPresent) return;
     // Every entry, not just those before `send`: an interrupted resend leaves sent ones after it.
-    for (let k = 0, p = this.head; k < this.count; k++, p = this.next(p)) {
+    for (let k = 0, p = o.head; k < o.count; k++, p = o.next(p)) {
       if (b[p] === S_SENT) {
         b[p] = S_NEW;
         b[p + HDR] &= ~8; // clear DUP
-      } else if (b[p] === S_REL) {
-        b[p] = S_DONE;
-      }
+      } else if (b[p] === S_REL) b[p] = S_DONE;
     }
-    this.inflight = 0;
-    this.trim();
+    o.inflight = 0;
+    o.trim();
   }
 }

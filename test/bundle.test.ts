@@ -26,9 +26,26 @@ test.before(async () => {
   }
 });
 
-test('one bundle per runtime', () => {
-  assert.equal(built.map((b) => b.file).sort(), ['dist/mcu-mqtt.espruino.js', 'dist/mcu-mqtt.moddable.js']);
+test('one bundle per runtime and Moddable transport', () => {
+  assert.equal(built.map((b) => b.file).sort(), ['dist/mcu-mqtt.espruino.js', 'dist/mcu-mqtt.moddable-socket.js', 'dist/mcu-mqtt.moddable.js']);
 });
+
+// Size budgets in bytes, minified, as `npm run build` writes them. The Moddable bundle (codec +
+// outbox + client + one shim + clock) has issue 4's budget of 8,192; the other two have a little
+// headroom over what they measured when the budget was set, so growth is a decision, not an accident.
+const BUDGET: Record<string, number> = {
+  'dist/mcu-mqtt.moddable.js': 8192,
+  'dist/mcu-mqtt.moddable-socket.js': 14600,
+  'dist/mcu-mqtt.espruino.js': 15000,
+};
+
+for (const [file, max] of Object.entries(BUDGET)) {
+  test(`${file} is at most ${max} bytes minified`, () => {
+    const b = built.find((x) => x.file === file)!;
+    const n = Buffer.byteLength(b.code);
+    assert.ok(n <= max, `${file} is ${n} bytes minified, over its budget of ${max} by ${n - max}`);
+  });
+}
 
 test('broker-side codec (server.ts) is not in any device bundle', () => {
   for (const b of built) {
@@ -49,11 +66,25 @@ test('Espruino bundle uses nothing Espruino lacks (platforms.md)', () => {
   for (const re of banned) assert.not.ok(re.test(b.code), `uses ${re}`);
 });
 
-test('Moddable bundle is an ES module importing only Moddable runtime modules', () => {
-  const b = built.find((x) => x.file.includes('moddable'))!;
-  const ast = parse(b.code, { ecmaVersion: 2020, sourceType: 'module' }) as unknown as { body: { type: string; source?: { value: string } }[] };
-  const imports = ast.body.filter((n) => n.type === 'ImportDeclaration').map((n) => n.source!.value).sort();
-  assert.equal(imports, ['embedded:io/socket/tcp', 'net', 'securesocket', 'socket', 'time', 'timer']);
+const IMPORTS: Record<string, string[]> = {
+  'dist/mcu-mqtt.moddable.js': ['embedded:io/socket/tcp', 'net', 'time', 'timer'],
+  'dist/mcu-mqtt.moddable-socket.js': ['securesocket', 'socket', 'time', 'timer'],
+};
+
+for (const [file, want] of Object.entries(IMPORTS)) {
+  test(`${file} is an ES module importing only its Moddable runtime modules`, () => {
+    const b = built.find((x) => x.file === file)!;
+    const ast = parse(b.code, { ecmaVersion: 2020, sourceType: 'module' }) as unknown as { body: { type: string; source?: { value: string } }[] };
+    const imports = ast.body.filter((n) => n.type === 'ImportDeclaration').map((n) => n.source!.value).sort();
+    assert.equal(imports, want);
+  });
+}
+
+test('device bundles leave the error-name table out (errors are named by code there)', () => {
+  for (const b of built) {
+    assert.not.ok(b.modules.some((m) => m.endsWith('error-names.ts')), `${b.file} carries error-names.ts`);
+    assert.not.ok(b.code.includes('ERR_REFUSED_CREDENTIALS'), `${b.file} carries error names`);
+  }
 });
 
 test.run();

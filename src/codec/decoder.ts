@@ -1,10 +1,7 @@
 // Streaming decoder over one fixed receive buffer. Bytes arrive in any chunking through
 // write() (or straight into `buf` at `w`, then commit()); next() yields one packet at a time
 // into the reused `pkt` view. Nothing is allocated per packet.
-import {
-  CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK,
-  PINGRESP,
-} from './constants.js';
+import { CONNACK, PUBLISH, SUBACK, PINGRESP } from './constants.js';
 import {
   NEED_MORE, ERR_HEADER_FLAGS, ERR_QOS, ERR_REMAINING_LENGTH, ERR_LENGTH, ERR_PACKET_ID,
   ERR_PACKET_TYPE, ERR_UNEXPECTED_TYPE, ERR_CONNACK_FLAGS, ERR_CONNACK_CODE, ERR_SUBACK_CODE,
@@ -36,12 +33,13 @@ export class Decoder {
   skip = 0;
   /** Sticky error: after malformed input the stream is out of sync until reset(). */
   err = 0;
-  private readonly server: BodyDecoder | undefined;
+  // Members named _x are internal: the minifier shortens them (rollup.config.js).
+  private readonly _server: BodyDecoder | undefined;
 
   constructor(capacity: number, server?: BodyDecoder) {
     this.buf = new Uint8Array(capacity < MIN_CAPACITY ? MIN_CAPACITY : capacity);
     this.pkt = new PacketView(this.buf);
-    this.server = server;
+    this._server = server;
   }
 
   /** Forgets everything buffered (call on a new connection). */
@@ -51,7 +49,7 @@ export class Decoder {
 
   /** Free bytes at the end of `buf` after compaction. */
   space(): number {
-    this.compact();
+    this._compact();
     return this.buf.length - this.w;
   }
 
@@ -62,35 +60,34 @@ export class Decoder {
 
   /** Copies as much of src[off, end) as fits; returns the count copied. Call next() after. */
   write(src: Uint8Array, off: number, end: number): number {
-    const b = this.buf;
-    let w = this.w;
-    if (this.skip && w === this.r) {
+    const d = this;
+    const b = d.buf;
+    let n = end - off;
+    if (d.skip && d.w === d.r) {
       // Discarding an oversized packet: drop straight from the source, no copy.
-      const n = end - off < this.skip ? end - off : this.skip;
-      this.skip -= n;
+      if (n > d.skip) n = d.skip;
+      d.skip -= n;
       return n;
     }
-    if (w + end - off > b.length) {
-      this.compact();
-      w = this.w;
-    }
-    let n = b.length - w;
-    if (n > end - off) n = end - off;
+    if (d.w + n > b.length) d._compact();
+    const w = d.w;
+    if (n > b.length - w) n = b.length - w;
     if (off === 0 && n === src.length) b.set(src, w); // whole source: native copy, no view needed
     else for (let k = 0; k < n; k++) b[w + k] = src[off + k];
-    this.w = w + n;
+    d.w = w + n;
     return n;
   }
 
   /** Moves the unread bytes to the front of `buf`. */
-  private compact(): void {
-    const r = this.r;
+  private _compact(): void {
+    const d = this;
+    const r = d.r;
     if (r === 0) return;
-    const b = this.buf;
-    const n = this.w - r;
+    const b = d.buf;
+    const n = d.w - r;
     for (let k = 0; k < n; k++) b[k] = b[r + k];
-    this.r = 0;
-    this.w = n;
+    d.r = 0;
+    d.w = n;
   }
 
   /**
@@ -100,158 +97,126 @@ export class Decoder {
    * the decoder then skips it and stays in sync. Any other error is sticky until reset().
    */
   next(): number {
-    if (this.err) return this.err;
-    const b = this.buf;
-    let r = this.r;
-    const w = this.w;
-    if (this.skip) {
-      const n = w - r < this.skip ? w - r : this.skip;
-      this.skip -= n;
-      this.r = r += n;
-      if (this.skip) return NEED_MORE;
+    const d = this;
+    if (d.err) return d.err;
+    const b = d.buf;
+    const p = d.pkt;
+    const w = d.w;
+    let r = d.r;
+    if (d.skip) {
+      const n = w - r < d.skip ? w - r : d.skip;
+      d.skip -= n;
+      d.r = r += n;
+      if (d.skip) return NEED_MORE;
     }
     if (r === w) {
-      this.r = this.w = 0;
+      d.r = d.w = 0;
       return NEED_MORE;
     }
-    const first = b[r];
-    const type = first >> 4;
-    const flags = first & 15;
-    let e = 0;
-    if (type === 0 || type === 15) e = ERR_PACKET_TYPE;
-    else if (type === PUBLISH) {
-      if ((flags & 6) === 6) e = ERR_QOS;
-    } else if (flags !== (type === PUBREL || type === SUBSCRIBE || type === UNSUBSCRIBE ? 2 : 0)) {
-      e = ERR_HEADER_FLAGS;
-    }
-    if (e) return (this.err = e);
+    const type = b[r] >> 4;
+    const flags = b[r] & 15;
+    const qos = (flags >> 1) & 3;
+    // PUBREL, SUBSCRIBE and UNSUBSCRIBE (types 6, 8, 10: bits of 0x540) carry flags 0b0010.
+    let e = type === 0 || type === 15 ? ERR_PACKET_TYPE
+      : type === PUBLISH ? (qos === 3 ? ERR_QOS : 0)
+      : flags !== ((0x540 >> type) & 1) * 2 ? ERR_HEADER_FLAGS : 0;
+    if (e) return (d.err = e);
     // Remaining length: at most 4 bytes.
     let rem = 0;
     let mul = 1;
     let i = r + 1;
-    let d: number;
+    let c: number;
     do {
       if (i === w) return NEED_MORE;
-      d = b[i++];
-      rem += (d & 127) * mul;
+      c = b[i++];
+      rem += (c & 127) * mul;
       mul *= 128;
-      if (d & 128 && i - r > 4) return (this.err = ERR_REMAINING_LENGTH);
-    } while (d & 128);
+      if (c & 128 && i - r > 4) return (d.err = ERR_REMAINING_LENGTH);
+    } while (c & 128);
     const total = i - r + rem;
-    const p = this.pkt;
-    const cap = b.length;
-    // write() and space() make room by compacting; here only wait or report.
-    if (w - r < total) return total <= cap ? NEED_MORE : this.tooLarge(type, flags, i - r, total);
+    if (w - r < total) {
+      // write() and space() make room by compacting; here only wait, or report an oversized
+      // packet: once the buffer is full, so a PUBLISH's topic and packet id can be read (the
+      // client must still acknowledge it); it is then discarded as it streams in.
+      if (total <= b.length) return NEED_MORE;
+      d._compact();
+      if (d.w < b.length) return NEED_MORE;
+    }
     p.type = type;
     p.flags = flags;
     p.length = total;
     p.id = 0;
-    this.r = r + total;
-    e = this.body(p, b, type, flags, i, r + total);
-    if (e < 0) this.err = e;
+    if (w - r < total) {
+      i -= r;
+      p.qos = qos;
+      p.topicLen = 0;
+      if (type === PUBLISH) {
+        const t = (b[i] << 8) | b[i + 1];
+        const at = i + 2 + t;
+        if (at + (qos ? 2 : 0) <= b.length) {
+          p.topicOff = i + 2;
+          p.topicLen = t;
+          if (qos) p.id = (b[at] << 8) | b[at + 1];
+        }
+      }
+      d.skip = total - b.length;
+      d.r = d.w = 0;
+      return ERR_TOO_LARGE;
+    }
+    d.r = r + total;
+    e = d._body(p, b, type, flags, i, r + total);
+    if (e < 0) d.err = e;
     return e;
   }
 
-  /**
-   * An oversized packet: wait until the buffer is full so a PUBLISH's topic and packet id can be
-   * read (the client must still acknowledge it), report it, then discard it as it streams in.
-   */
-  private tooLarge(type: number, flags: number, hdr: number, total: number): number {
-    this.compact();
-    const b = this.buf;
-    const have = this.w;
-    if (have < b.length) return NEED_MORE;
-    const p = this.pkt;
-    p.type = type;
-    p.flags = flags;
-    p.length = total;
-    p.id = 0;
-    p.qos = (flags >> 1) & 3;
-    p.topicLen = 0;
-    if (type === PUBLISH) {
-      const t = (b[hdr] << 8) | b[hdr + 1];
-      const at = hdr + 2 + t;
-      if (at + (p.qos ? 2 : 0) <= have) {
-        p.topicOff = hdr + 2;
-        p.topicLen = t;
-        if (p.qos) p.id = (b[at] << 8) | b[at + 1];
-      }
-    }
-    this.skip = total - have;
-    this.r = this.w = 0;
-    return ERR_TOO_LARGE;
-  }
-
-  private body(p: PacketView, b: Uint8Array, type: number, flags: number, i: number, end: number): number {
+  private _body(p: PacketView, b: Uint8Array, type: number, flags: number, i: number, end: number): number {
     const len = end - i;
-    switch (type) {
-      case PUBLISH: {
-        const qos = (flags >> 1) & 3;
-        p.qos = qos;
-        p.dup = (flags & 8) !== 0;
-        p.retain = (flags & 1) !== 0;
-        if (len < 2) return ERR_LENGTH;
-        const t = (b[i] << 8) | b[i + 1];
-        let at = i + 2 + t;
-        if (at + (qos ? 2 : 0) > end) return ERR_LENGTH;
-        // One pass for the usual ASCII topic; full UTF-8 validation from the first byte >= 0x80.
-        let wild = t === 0;
-        for (let k = i + 2; k < at; k++) {
-          const c = b[k];
-          if (c >= 0x80) {
-            if (!utf8Valid(b, k, at)) return ERR_UTF8;
-            wild = wild || !topicNameValid(b, k, at);
-            break;
-          }
-          if (c === 0) return ERR_UTF8;
-          if (c === 0x2b || c === 0x23) wild = true;
-        }
-        if (wild) return ERR_TOPIC;
-        p.topicOff = i + 2;
-        p.topicLen = t;
-        if (qos) {
-          const id = (b[at] << 8) | b[at + 1];
-          if (!id) return ERR_PACKET_ID;
-          p.id = id;
-          at += 2;
-        }
-        p.payloadOff = at;
-        p.payloadLen = end - at;
-        return type;
-      }
-      case PUBACK:
-      case PUBREC:
-      case PUBREL:
-      case PUBCOMP:
-      case UNSUBACK:
-      case SUBACK: {
-        if (len < 2 || (type !== SUBACK && len !== 2)) return ERR_LENGTH;
-        const id = (b[i] << 8) | b[i + 1];
+    let id = len > 1 ? (b[i] << 8) | b[i + 1] : 0; // no read past the packet
+    if (type === PUBLISH) {
+      const qos = (flags >> 1) & 3;
+      p.qos = qos;
+      p.dup = (flags & 8) !== 0;
+      p.retain = (flags & 1) !== 0;
+      if (len < 2) return ERR_LENGTH;
+      let at = i + 2 + id;
+      if (at + (qos ? 2 : 0) > end) return ERR_LENGTH;
+      if (!utf8Valid(b, i + 2, at)) return ERR_UTF8;
+      if (!topicNameValid(b, i + 2, at)) return ERR_TOPIC;
+      p.topicOff = i + 2;
+      p.topicLen = id;
+      if (qos) {
+        id = (b[at] << 8) | b[at + 1];
         if (!id) return ERR_PACKET_ID;
         p.id = id;
-        if (type === SUBACK) {
-          if (len === 2) return ERR_EMPTY;
-          for (let k = i + 2; k < end; k++) {
-            const c = b[k];
-            if (c > 2 && c !== 0x80) return ERR_SUBACK_CODE;
-          }
-          p.listOff = i + 2;
-          p.count = len - 2;
-        }
-        return type;
+        at += 2;
       }
-      case CONNACK: {
-        if (len !== 2) return ERR_LENGTH;
-        if (b[i] & 0xfe) return ERR_CONNACK_FLAGS;
-        if (b[i + 1] > 5) return ERR_CONNACK_CODE;
-        p.sessionPresent = b[i] === 1;
-        p.returnCode = b[i + 1];
-        return type;
-      }
-      case PINGRESP:
-        return len ? ERR_LENGTH : type;
+      p.payloadOff = at;
+      p.payloadLen = end - at;
+      return type;
     }
+    // PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK: types 4..7, 9, 11 (bits of 0xaf0).
+    if ((0xaf0 >> type) & 1) {
+      if (len < 2 || (type !== SUBACK && len !== 2)) return ERR_LENGTH;
+      if (!id) return ERR_PACKET_ID;
+      p.id = id;
+      if (type === SUBACK) {
+        if (len === 2) return ERR_EMPTY;
+        for (let k = i + 2; k < end; k++) if (b[k] > 2 && b[k] !== 0x80) return ERR_SUBACK_CODE;
+        p.listOff = i + 2;
+        p.count = len - 2;
+      }
+      return type;
+    }
+    if (type === CONNACK) {
+      if (len !== 2) return ERR_LENGTH;
+      if (b[i] & 0xfe) return ERR_CONNACK_FLAGS;
+      if (b[i + 1] > 5) return ERR_CONNACK_CODE;
+      p.sessionPresent = b[i] === 1;
+      p.returnCode = b[i + 1];
+      return type;
+    }
+    if (type === PINGRESP) return len ? ERR_LENGTH : type;
     // CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT: broker-bound.
-    return this.server ? this.server(p, b, i, end) : ERR_UNEXPECTED_TYPE;
+    return this._server ? this._server(p, b, i, end) : ERR_UNEXPECTED_TYPE;
   }
 }

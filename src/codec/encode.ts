@@ -1,12 +1,12 @@
 // Encoders for the packets a client sends. Each writes into a caller-owned buffer at `off`
 // and returns the byte count, or a negative error code (errors.ts). None allocates or throws.
 import {
-  CONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE, PUBREL, MAX_REMAINING_LENGTH,
+  CONNECT, PUBLISH, SUBSCRIBE, UNSUBSCRIBE, PUBREL, MAX_REMAINING_LENGTH, MAX_STRING_BYTES,
 } from './constants.js';
 import {
   ERR_NO_SPACE, ERR_TOO_LONG, ERR_QOS, ERR_PACKET_ID, ERR_ARG, ERR_EMPTY,
 } from './errors.js';
-import { utf8Length, utf8Write, writeString, PLAIN, TOPIC_NAME, TOPIC_FILTER } from './utf8.js';
+import { utf8Length, utf8Write, PLAIN, TOPIC_NAME, TOPIC_FILTER } from './utf8.js';
 
 /** A string is sent as UTF-8; a Uint8Array as raw bytes. */
 export type Bytes = string | Uint8Array;
@@ -38,6 +38,12 @@ export function bytesLength(v: Bytes): number {
   return typeof v === 'string' ? utf8Length(v, PLAIN) : v.length;
 }
 
+/** Length of a 2-byte-length-prefixed field: as bytesLength, and at most 65,535 bytes. */
+function fieldLength(v: Bytes): number {
+  const n = bytesLength(v);
+  return n > MAX_STRING_BYTES ? ERR_TOO_LONG : n;
+}
+
 /** Writes raw payload bytes (no length prefix); space already checked. */
 function writeRaw(b: Uint8Array, off: number, v: Bytes): number {
   if (typeof v === 'string') return utf8Write(b, off, v);
@@ -45,7 +51,7 @@ function writeRaw(b: Uint8Array, off: number, v: Bytes): number {
   return off + v.length;
 }
 
-/** Writes a 2-byte-length-prefixed binary or UTF-8 field; space already checked. */
+/** Writes a 2-byte-length-prefixed binary or UTF-8 field of `n` bytes; space already checked. */
 function writeField(b: Uint8Array, off: number, v: Bytes, n: number): number {
   b[off] = n >> 8;
   b[off + 1] = n & 255;
@@ -70,37 +76,14 @@ export function encodePublish(
 ): number {
   if (!validQos(qos)) return ERR_QOS;
   if (qos && !validId(id)) return ERR_PACKET_ID;
-  const p = typeof payload === 'string' ? utf8Length(payload, PLAIN) : payload.length;
+  const p = bytesLength(payload);
   if (p < 0) return p;
-  const lim = end === undefined ? b.length : end;
-  const first = (PUBLISH << 4) | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0);
-  // Fast path, one pass: assume a plain ASCII topic (one byte per character) and check each
-  // character as it is copied. Anything else (or an invalid topic) takes the general path, which
-  // may overwrite what this one wrote; on error only bytes inside the packet's space were touched.
-  let t = topic.length;
-  let i = t > 0 && t <= 65535 ? writeHeader(b, off, lim, first, 2 + t + (qos ? 2 : 0) + p) : -1;
-  if (i >= 0) {
-    b[i] = t >> 8;
-    b[i + 1] = t & 255;
-    i += 2;
-    for (let k = 0; k < t; k++) {
-      const c = topic.charCodeAt(k);
-      if (c >= 0x80 || c === 0 || c === 0x2b || c === 0x23) {
-        i = -1;
-        break;
-      }
-      b[i++] = c;
-    }
-  }
-  if (i < 0) {
-    t = utf8Length(topic, TOPIC_NAME);
-    if (t < 0) return t;
-    i = writeHeader(b, off, lim, first, 2 + t + (qos ? 2 : 0) + p);
-    if (i < 0) return i;
-    b[i] = t >> 8;
-    b[i + 1] = t & 255;
-    i = utf8Write(b, i + 2, topic);
-  }
+  const t = utf8Length(topic, TOPIC_NAME);
+  if (t < 0) return t;
+  let i = writeHeader(b, off, end === undefined ? b.length : end,
+    (PUBLISH << 4) | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0), 2 + t + (qos ? 2 : 0) + p);
+  if (i < 0) return i;
+  i = writeField(b, i, topic, t);
   if (qos) {
     b[i++] = id >> 8;
     b[i++] = id & 255;
@@ -159,6 +142,9 @@ export interface ConnectFields {
   will?: Will | null;
 }
 
+/** Protocol name "MQTT" and level 4: the start of every CONNECT variable header. */
+const PROTOCOL = new Uint8Array([0, 4, 77, 81, 84, 84, 4]);
+
 /** CONNECT for protocol "MQTT" level 4. */
 export function encodeConnect(b: Uint8Array, off: number, c: ConnectFields): number {
   const ka = c.keepalive === undefined ? 60 : c.keepalive;
@@ -169,25 +155,23 @@ export function encodeConnect(b: Uint8Array, off: number, c: ConnectFields): num
   // 3.1.1 forbids a password without a user name [MQTT-3.1.2-22].
   if (pass != null && user == null) return ERR_ARG;
   let flags = c.clean === false ? 0 : 2;
-  let rem = 10;
   const id = utf8Length(c.clientId, PLAIN);
   if (id < 0) return id;
-  rem += 2 + id;
+  let rem = 12 + id;
   let wt = 0;
   let wp = 0;
+  let un = 0;
+  let pw = 0;
   if (will) {
     const q = will.qos || 0;
     if (!validQos(q)) return ERR_QOS;
     wt = utf8Length(will.topic, TOPIC_NAME);
     if (wt < 0) return wt;
-    wp = bytesLength(will.payload);
+    wp = fieldLength(will.payload);
     if (wp < 0) return wp;
-    if (wp > 65535) return ERR_TOO_LONG;
     rem += 4 + wt + wp;
     flags |= 4 | (q << 3) | (will.retain ? 32 : 0);
   }
-  let un = 0;
-  let pw = 0;
   if (user != null) {
     un = utf8Length(user, PLAIN);
     if (un < 0) return un;
@@ -195,24 +179,19 @@ export function encodeConnect(b: Uint8Array, off: number, c: ConnectFields): num
     flags |= 128;
   }
   if (pass != null) {
-    pw = bytesLength(pass);
+    pw = fieldLength(pass);
     if (pw < 0) return pw;
-    if (pw > 65535) return ERR_TOO_LONG;
     rem += 2 + pw;
     flags |= 64;
   }
   let i = writeHeader(b, off, b.length, CONNECT << 4, rem);
   if (i < 0) return i;
-  // Protocol name "MQTT", level 4.
-  b[i] = 0; b[i + 1] = 4; b[i + 2] = 77; b[i + 3] = 81; b[i + 4] = 84; b[i + 5] = 84; b[i + 6] = 4;
+  b.set(PROTOCOL, i);
   b[i + 7] = flags;
   b[i + 8] = ka >> 8;
   b[i + 9] = ka & 255;
   i = writeField(b, i + 10, c.clientId, id);
-  if (will) {
-    i = writeField(b, i, will.topic, wt);
-    i = writeField(b, i, will.payload, wp);
-  }
+  if (will) i = writeField(b, writeField(b, i, will.topic, wt), will.payload, wp);
   if (user != null) i = writeField(b, i, user, un);
   if (pass != null) i = writeField(b, i, pass, pw);
   return i - off;
@@ -248,7 +227,7 @@ function encodeFilterList(
   b[i++] = id >> 8;
   b[i++] = id & 255;
   for (let k = 0; k < n; k++) {
-    i = writeString(b, i, b.length, filters[k], TOPIC_FILTER);
+    i = writeField(b, i, filters[k], utf8Length(filters[k], TOPIC_FILTER));
     if (qos) b[i++] = qos[k];
   }
   return i - off;

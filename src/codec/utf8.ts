@@ -1,6 +1,6 @@
 // UTF-8 by hand: Espruino has no built-in text encoder or decoder, and XS device builds may lack them.
 // Strings are walked as UTF-16 code units; a surrogate pair becomes one 4-byte sequence.
-import { ERR_UTF8, ERR_TOPIC, ERR_TOO_LONG, ERR_NO_SPACE } from './errors.js';
+import { ERR_UTF8, ERR_TOPIC, ERR_TOO_LONG } from './errors.js';
 import { MAX_STRING_BYTES } from './constants.js';
 
 /** What a string field must obey besides being UTF-8. */
@@ -17,29 +17,48 @@ export const TOPIC_FILTER = 2;
 export function utf8Length(s: string, kind: number): number {
   const n = s.length;
   let bytes = 0;
-  if (kind && n === 0) return ERR_TOPIC;
+  if (kind && !n) return ERR_TOPIC;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x80) {
-      if (c === 0) return ERR_UTF8;
+    if (!c) return ERR_UTF8;
+    if (kind && (c === 0x2b || c === 0x23) && (kind === TOPIC_NAME || (i && s.charCodeAt(i - 1) !== 0x2f)
+      || (c === 0x23 ? i !== n - 1 : i + 1 < n && s.charCodeAt(i + 1) !== 0x2f))) return ERR_TOPIC;
+    if (c >> 10 === 0x37) return ERR_UTF8; // a low surrogate with no high one before it
+    if (c >> 10 === 0x36) {
+      // A high surrogate must be followed by a low one.
+      if (s.charCodeAt(++i) >> 10 !== 0x37) return ERR_UTF8;
       bytes++;
-      if (kind && (c === 0x2b || c === 0x23)) {
-        // '+' or '#'
-        if (kind === TOPIC_NAME) return ERR_TOPIC;
-        if (i > 0 && s.charCodeAt(i - 1) !== 0x2f) return ERR_TOPIC;
-        if (c === 0x23 ? i !== n - 1 : i + 1 < n && s.charCodeAt(i + 1) !== 0x2f) return ERR_TOPIC;
-      }
-    } else if (c < 0x800) bytes += 2;
-    else if (c < 0xd800 || c > 0xdfff) bytes += 3;
-    else {
-      // High surrogate must be followed by a low one.
-      const d = s.charCodeAt(i + 1);
-      if (c > 0xdbff || !(d >= 0xdc00 && d <= 0xdfff)) return ERR_UTF8;
-      bytes += 4;
-      i++;
     }
+    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
   }
   return bytes > MAX_STRING_BYTES ? ERR_TOO_LONG : bytes;
+}
+
+/**
+ * Walks s[i, j) as UTF-8 bytes: writes them at b[off] (`end` < 0: no bounds check, the caller
+ * reserved the space), or compares them with b[off, end). Returns the offset after the last byte,
+ * or -1 at the first difference. Writing and comparing share this one walk to keep bundles small.
+ */
+export function utf8Walk(s: string, i: number, j: number, b: Uint8Array, off: number, end: number): number {
+  for (; i < j; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80 && end < 0) {
+      b[off++] = c; // the common ASCII write, without the general loop (speed on interpreters)
+      continue;
+    }
+    // continuation bytes
+    const n = c < 0x80 ? 0 : c < 0x800 ? 1 : c >> 11 !== 0x1b ? 2 : 3;
+    if (n > 2) c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
+    for (let k = n; k >= 0; k--) {
+      // Lead byte 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx, then 10xxxxxx each. Every value stays
+      // a small integer: a result above 2^30 would be a heap number, allocated per character.
+      const x = k < n ? 0x80 | ((c >> (6 * k)) & 63) : (c >> (6 * n)) | (n ? (0xf0e0c0 >> (8 * n - 8)) & 255 : 0);
+      if (end < 0) b[off] = x;
+      else if (off >= end || b[off] !== x) return -1;
+      off++;
+    }
+  }
+  return off;
 }
 
 /**
@@ -47,39 +66,7 @@ export function utf8Length(s: string, kind: number): number {
  * No bounds check: the caller reserved the space.
  */
 export function utf8Write(b: Uint8Array, off: number, s: string): number {
-  const n = s.length;
-  for (let i = 0; i < n; i++) {
-    let c = s.charCodeAt(i);
-    if (c < 0x80) b[off++] = c;
-    else if (c < 0x800) {
-      b[off++] = 0xc0 | (c >> 6);
-      b[off++] = 0x80 | (c & 63);
-    } else if (c < 0xd800 || c > 0xdfff) {
-      b[off++] = 0xe0 | (c >> 12);
-      b[off++] = 0x80 | ((c >> 6) & 63);
-      b[off++] = 0x80 | (c & 63);
-    } else {
-      c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
-      b[off++] = 0xf0 | (c >> 18);
-      b[off++] = 0x80 | ((c >> 12) & 63);
-      b[off++] = 0x80 | ((c >> 6) & 63);
-      b[off++] = 0x80 | (c & 63);
-    }
-  }
-  return off;
-}
-
-/**
- * Writes a length-prefixed UTF-8 string at `off` if it fits before `end`.
- * Returns the end offset, or a negative error code.
- */
-export function writeString(b: Uint8Array, off: number, end: number, s: string, kind: number): number {
-  const n = utf8Length(s, kind);
-  if (n < 0) return n;
-  if (off + 2 + n > end) return ERR_NO_SPACE;
-  b[off] = n >> 8;
-  b[off + 1] = n & 255;
-  return utf8Write(b, off + 2, s);
+  return utf8Walk(s, 0, s.length, b, off, -1);
 }
 
 /**
@@ -90,30 +77,18 @@ export function utf8Valid(b: Uint8Array, off: number, end: number): boolean {
   while (off < end) {
     const c = b[off++];
     if (c < 0x80) {
-      if (c === 0) return false;
+      if (!c) return false;
       continue;
     }
-    let more: number;
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (c < 0xc2) return false; // stray continuation byte or overlong 2-byte form
-    if (c < 0xe0) more = 1;
-    else if (c < 0xf0) {
-      more = 2;
-      if (c === 0xe0) lo = 0xa0; // overlong 3-byte form
-      else if (c === 0xed) hi = 0x9f; // U+D800..U+DFFF surrogates
-    } else if (c < 0xf5) {
-      more = 3;
-      if (c === 0xf0) lo = 0x90; // overlong 4-byte form
-      else if (c === 0xf4) hi = 0x8f; // above U+10FFFF
-    } else return false;
+    // c < 0xc2: a stray continuation byte or an overlong 2-byte form; above 0xf4: past U+10FFFF.
+    if (c < 0xc2 || c > 0xf4) return false;
+    let more = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+    // The second byte's range rules out overlong 3- and 4-byte forms (e0, f0), surrogates (ed)
+    // and code points above U+10FFFF (f4).
     if (off + more > end) return false;
-    const d = b[off++];
-    if (d < lo || d > hi) return false;
-    while (--more) {
-      const e = b[off++];
-      if (e < 0x80 || e > 0xbf) return false;
-    }
+    const d = b[off];
+    if (d < (c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80) || d > (c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf)) return false;
+    while (more--) if ((b[off++] & 0xc0) !== 0x80) return false;
   }
   return true;
 }
@@ -130,29 +105,7 @@ export function topicNameValid(b: Uint8Array, off: number, end: number): boolean
  * decoding, so nothing is allocated.
  */
 export function utf8Equals(b: Uint8Array, off: number, len: number, s: string): boolean {
-  const end = off + len;
-  const n = s.length;
-  for (let i = 0; i < n; i++) {
-    let c = s.charCodeAt(i);
-    if (c < 0x80) {
-      if (off >= end || b[off++] !== c) return false;
-      continue;
-    }
-    let k: number; // number of continuation bytes
-    if (c < 0x800) {
-      if (off >= end || b[off++] !== (0xc0 | (c >> 6))) return false;
-      k = 1;
-    } else if (c < 0xd800 || c > 0xdfff) {
-      if (off >= end || b[off++] !== (0xe0 | (c >> 12))) return false;
-      k = 2;
-    } else {
-      c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
-      if (off >= end || b[off++] !== (0xf0 | (c >> 18))) return false;
-      k = 3;
-    }
-    while (k--) if (off >= end || b[off++] !== (0x80 | ((c >> (6 * k)) & 63))) return false;
-  }
-  return off === end;
+  return utf8Walk(s, 0, s.length, b, off, off + len) === off + len;
 }
 
 /** Decodes valid UTF-8 bytes to a string. Allocates: a convenience, not for hot paths. */
@@ -166,10 +119,7 @@ export function utf8Decode(b: Uint8Array, off: number, len: number): string {
       c &= 0x3f >> more;
       for (let k = 0; k < more; k++) c = (c << 6) | (b[off++] & 63);
     }
-    if (c > 0xffff) {
-      c -= 0x10000;
-      s += String.fromCharCode(0xd800 + (c >> 10), 0xdc00 + (c & 0x3ff));
-    } else s += String.fromCharCode(c);
+    s += c > 0xffff ? String.fromCharCode(0xd7c0 + (c >> 10), 0xdc00 + (c & 0x3ff)) : String.fromCharCode(c);
   }
   return s;
 }

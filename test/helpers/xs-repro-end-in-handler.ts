@@ -6,7 +6,7 @@
 // which throws on the device (Moddable's TCP read validates host data that close() cleared).
 //   node --import tsx test/helpers/xs-repro-end-in-handler.ts [moddable|moddable-classic|espruino]
 // Exit code 1 when an exception escaped into a runtime callback in XS.
-import { XsBridge } from '../../host-sim/xs-bridge.ts';
+import { XsBridge, MODDABLE_SOCKET_BUNDLE } from '../../host-sim/xs-bridge.ts';
 import * as net from 'node:net';
 
 function publish(topic: string, payload: string): Buffer {
@@ -28,7 +28,7 @@ const server = net.createServer((s) => {
 });
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const port = (server.address() as net.AddressInfo).port;
-const b = await XsBridge.start({ flavor, stdout: 'ignore' });
+const b = await XsBridge.start({ flavor, stdout: 'ignore', bundle: which === 'moddable-classic' ? MODDABLE_SOCKET_BUNDLE : undefined });
 try {
   await b.run(`(function () {
     var M = __mq;
