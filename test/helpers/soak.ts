@@ -207,7 +207,9 @@ function explainDups(events: Q2Event[]): Record<string, number> {
         // The packets about this id, for the record.
         const trail = events.filter((x) => x.k === 'C' || x.id === e.id).map((x) => x.k === 'C' ? `CONNACK(sp=${x.sp ? 1 : 0},restarts=${x.restarts})` : x.k === 'R' ? `PUBREL(${x.id})` : `PUBLISH(id=${x.id},dup=${x.dup ? 1 : 0},seq=${x.seq})`);
         const at = trail.lastIndexOf(`PUBLISH(id=${e.id},dup=${e.dup ? 1 : 0},seq=${e.seq})`);
-        (why as Record<string, unknown>).example = trail.slice(Math.max(0, at - 12), at + 1).filter((x, i, a) => !x.startsWith('CONNACK') || !a[i + 1]?.startsWith('CONNACK')).join(' ');
+        const rel = trail.lastIndexOf(`PUBREL(${e.id})`, at);
+        const seg = trail.slice(Math.max(0, rel - 3), at + 1).filter((x, i, a) => !x.startsWith('CONNACK') || !a[i + 1]?.startsWith('CONNACK'));
+        (why as Record<string, unknown>).example = (seg.length > 14 ? [...seg.slice(0, 6), '...', ...seg.slice(-6)] : seg).join(' ');
       }
     }
     else if (!e.dup) add('newId' + after);
