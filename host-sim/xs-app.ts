@@ -335,6 +335,18 @@ export function registerAppScenario(test: Test, flavor: Flavor, boards: (runId: 
     await all((b) => s.tel.get(b.id)!.length > n, 3000, 'telemetry after the reconnect');
   });
 
+  test(`${flavor}: app.stop() publishes a retained "offline", then DISCONNECT (no will)`, async () => {
+    const offline = s.boards.map((b) => statuses(b).length);
+    await s.bridge.run(`for (var i = 0; i < __made.apps.length; i++) __made.apps[i].stop();`);
+    await all((b) => s.broker.log.some((l) => l.includes(`Client ${b.id} disconnected`)), 5000, 'a clean disconnect in the mosquitto log');
+    await all((b) => statuses(b).length > offline[s.boards.indexOf(b)], 3000, 'the "offline" from stop()');
+    const r = await retained();
+    assert.equal(r.map((m) => [m.payload, m.retain]), s.boards.map(() => ['offline', true]), 'retained "offline"');
+    await sleep(300);
+    for (const b of s.boards) assert.equal(statuses(b).slice(offline[s.boards.indexOf(b)]), ['offline'], `${b.name}: one "offline" (no will after it)`);
+    await s.bridge.waitFor(() => s.bridge.open === 0, 3000, 'the sockets to close');
+  });
+
   test(`${flavor}: no exception escaped into XS callbacks`, () => {
     assert.equal(s.bridge.errors, []);
   });
