@@ -214,7 +214,7 @@ export interface MemoryFigure {
  * then all run together: retained "online", telemetry at QoS 1 with rising uptime, commands with
  * replies, the will on a cut socket, "online" again after the reconnect.
  */
-export function registerAppScenario(test: Test, flavor: Flavor, boards: (runId: string) => BoardRun[], onMemory: (m: MemoryFigure[]) => void): void {
+export function registerAppScenario(test: Test, flavor: Flavor, boards: (runId: string) => BoardRun[], onMemory: (m: MemoryFigure[], p: PartsFigure) => void): void {
   const why = !MOSQUITTO.bin ? MOSQUITTO.why : '';
   if (why) {
     console.log(`skipped: XS ${flavor} example app: ${why}`);
@@ -280,7 +280,7 @@ export function registerAppScenario(test: Test, flavor: Flavor, boards: (runId: 
     assert.is(await s.bridge.value('__made.clients.length'), s.boards.length, 'one client per board');
     const r = await retained();
     assert.equal(r.map((m) => [m.payload, m.retain]), s.boards.map(() => ['online', true]), 'retained "online" for a new subscriber');
-    onMemory(s.mem);
+    onMemory(s.mem, await parts(s.bridge, flavor, s.boards[s.boards.length - 1].buffers));
   });
 
   test(`${flavor}: telemetry every 2 s at QoS 1, JSON, uptime rising`, async () => {
@@ -350,6 +350,31 @@ export function registerAppScenario(test: Test, flavor: Flavor, boards: (runId: 
   test(`${flavor}: no exception escaped into XS callbacks`, () => {
     assert.equal(s.bridge.errors, []);
   });
+}
+
+/** XS slots of each part, made idle one after the other (no connection): what the board total is made of. */
+export interface PartsFigure {
+  buffers: Record<string, number>;
+  client: number;
+  app: number;
+  transport: number;
+}
+
+async function parts(b: XsBridge, flavor: Flavor, buffers: Record<string, number>): Promise<PartsFigure> {
+  const clock = flavor === 'moddable' ? '__mq.moddableClock' : '__mq.espruinoClock';
+  const transport = flavor === 'moddable' ? '__mq.TcpTransport' : '__mq.NetTransport';
+  const id = JSON.stringify('esp8266-aabbccddeeff');
+  await b.run('globalThis.__parts = [];');
+  const h0 = await b.heap();
+  await b.run(`__parts.push(new __mq.MqttClient({ open: function () {}, write: function (x, o, n) { return n; }, close: function () {} }, ${clock},
+    Object.assign({ host: 'x', clientId: ${id}, will: __app.sensorWill(${id}) }, ${JSON.stringify(buffers)})));`);
+  const h1 = await b.heap();
+  await b.run(`__parts.push(new __app.SensorApp(__parts[0], ${clock}, { temperature: function () { return 1; }, humidity: function () { return 2; } }, { id: ${id} }));`);
+  const h2 = await b.heap();
+  await b.run(`__parts.push(new ${transport}());`);
+  const h3 = await b.heap();
+  await b.run('__parts = null;');
+  return { buffers, client: h1 - h0, app: h2 - h1, transport: h3 - h2 };
 }
 
 /** The compiled app as a script defining the global `__app`. */

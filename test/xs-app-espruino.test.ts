@@ -7,8 +7,8 @@ import { registerAppScenario, espruinoBoard, memoryTable } from '../host-sim/xs-
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-registerAppScenario(test, 'espruino', (id) => [espruinoBoard(id)], (mem) => {
-  console.log(`memory (Espruino bundle in XS):\n${memoryTable(mem)}\n${JSON.stringify({ memory: mem })}`);
+registerAppScenario(test, 'espruino', (id) => [espruinoBoard(id)], (mem, parts) => {
+  console.log(`memory (Espruino bundle in XS):\n${memoryTable(mem)}\nidle parts, XS slots: ${JSON.stringify(parts)}\n${JSON.stringify({ memory: mem, parts })}`);
   const b = mem[0].buffers;
   const asked = b.rxSize + b.txSize + b.outboxSize;
   assert.ok(mem[0].bufferBytes >= asked && mem[0].bufferBytes <= asked + 512, `${mem[0].bufferBytes} B of buffers for ${asked} B asked`);

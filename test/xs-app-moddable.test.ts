@@ -7,8 +7,8 @@ import { registerAppScenario, moddableBoards, memoryTable } from '../host-sim/xs
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-registerAppScenario(test, 'moddable', moddableBoards, (mem) => {
-  console.log(`memory per board (Moddable bundle in XS):\n${memoryTable(mem)}\n${JSON.stringify({ memory: mem })}`);
+registerAppScenario(test, 'moddable', moddableBoards, (mem, parts) => {
+  console.log(`memory per board (Moddable bundle in XS):\n${memoryTable(mem)}\nidle parts, XS slots: ${JSON.stringify(parts)}\n${JSON.stringify({ memory: mem, parts })}`);
   for (const m of mem) {
     const b = m.buffers;
     // The client's buffers are what the board asked for, plus small tables (and the app's 96 B).
