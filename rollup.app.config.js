@@ -17,7 +17,8 @@ const ts = (target) =>
 
 // No property mangling: the app's members are its public API (stats, interval, relayOn, start...).
 const min = (ecma, module) =>
-  terser({ ecma, module, toplevel: true, compress: { passes: 2 }, format: { comments: false } });
+  // hoist_vars for Espruino, which does not hoist `var` (see rollup.config.js).
+  terser({ ecma, module, toplevel: true, compress: { passes: 2, hoist_vars: ecma === 5 }, format: { comments: false } });
 
 export default [
   {

@@ -17,7 +17,9 @@ const ts = (target, tsconfig) =>
 const min = (ecma, module) =>
   terser({
     ecma, module, toplevel: true,
-    compress: { passes: 3, unsafe_arrows: ecma > 5 },
+    // Espruino does not hoist `var`: an assignment above a function's `var x` writes an outer x
+    // (seen on Espruino 2v29). Hoisting every var to the top of its function avoids that.
+    compress: { passes: 3, unsafe_arrows: ecma > 5, hoist_vars: ecma === 5 },
     // Members named _x are internal: safe to shorten.
     mangle: { properties: { regex: /^_/ } },
     format: { comments: false },
