@@ -46,6 +46,20 @@ test('Espruino app bundle parses as strict ES5 and uses nothing Espruino lacks',
   for (const re of banned) assert.not.ok(re.test(b.code), `uses ${re}`);
 });
 
+test('board manifests: an app manifest each (Moddable base, then this repository), sensor-app mapped and preloaded', async () => {
+  const { readFile } = await import('node:fs/promises');
+  for (const b of ['sim', 'esp32', 'esp8266']) {
+    const m = JSON.parse(await readFile(`boards/${b}/manifest.json`, 'utf8'));
+    // manifest_base.json defines $(MODULES), which the network manifests the repository's one pulls in need.
+    assert.equal(m.include, ['$(MODDABLE)/examples/manifest_base.json', '../../manifest.json'], `${b} include`);
+    assert.equal(m.modules, { '*': ['./main'], 'sensor-app': '../../dist/sensor-app' }, `${b} modules`);
+    assert.equal(m.preload, ['sensor-app'], `${b} preload`);
+    for (const k of ['broker', 'port', 'rxSize', 'txSize', 'outboxSize', 'maxInflight']) assert.ok(k in m.config, `${b} config.${k}`);
+  }
+  const top = JSON.parse(await readFile('manifest.json', 'utf8'));
+  assert.is(top.modules['mcu-mqtt'], './dist/mcu-mqtt.moddable', 'the repository manifest maps mcu-mqtt');
+});
+
 test('the Espruino example script is ES5', async () => {
   const { readFile } = await import('node:fs/promises');
   parse(await readFile('boards/espruino-app/sensor.js', 'utf8'), { ecmaVersion: 5, sourceType: 'script' });
