@@ -18,7 +18,9 @@ const min = (ecma, module) =>
   terser({
     ecma, module, toplevel: true,
     // No unsafe_arrows: MqttClient is a plain function called with `new`, and an arrow cannot be.
-    compress: { passes: 3, pure_getters: true },
+    // Espruino does not hoist `var`: an assignment above a function's `var x` writes an outer x
+    // (seen on Espruino 2v29). Hoisting every var to the top of its function avoids that.
+    compress: { passes: 3, pure_getters: true, hoist_vars: ecma === 5 },
     // Members named _x are internal: safe to shorten.
     mangle: { properties: { regex: /^_/ } },
     format: { comments: false },
