@@ -410,8 +410,10 @@ export class MqttClient {
     const d = this.rx;
     for (let t = d.next(); t && this.state > OPENING; t = d.next()) {
       if (t < 0) {
-        if (t === ERR_TOO_LARGE) this.tooLarge(d.pkt);
-        else return this.fail(t);
+        // Only a PUBLISH in session may outgrow the buffer; any other packet that large is
+        // malformed (their sizes are fixed or bounded by our own SUBSCRIBE).
+        if (t === ERR_TOO_LARGE && d.pkt.type === PUBLISH && this.state === CONNECTED) this.tooLarge(d.pkt);
+        else return this.fail(t, t === ERR_TOO_LARGE ? 'packet type ' + d.pkt.type + ' of ' + d.pkt.length + ' bytes' : undefined);
       } else this.packet(t, d.pkt);
     }
   }
@@ -422,7 +424,7 @@ export class MqttClient {
    */
   private tooLarge(p: PacketView): void {
     this.report(ERR_TOO_LARGE, 'inbound packet of ' + p.length + ' bytes dropped');
-    if (p.type === PUBLISH && p.id) {
+    if (p.id) {
       if (p.qos === 1) this.control(encodeAck(this.tx, this.txW, PUBACK, p.id));
       else if (p.qos === 2 && (this.in2.indexOf(p.id) >= 0 || this.remember(p.id))) this.control(encodeAck(this.tx, this.txW, PUBREC, p.id));
     }
