@@ -28,6 +28,8 @@ export interface Got {
 
 /** What a script may change; every hook is optional and the rest behaves like a plain broker. */
 export interface Script {
+  /** Called when the connection is accepted, before any byte (e.g. to install a filter). */
+  start?(s: Session): void;
   /** Answer to CONNECT. Default: CONNACK accepted without a session, then ready(). */
   connect?(s: Session, c: Got): void;
   /** Called after the default CONNACK went out. */
@@ -70,8 +72,9 @@ export function varint(n: number): number[] {
  * A PUBLISH built byte by byte (any sizes, no validation): header, topic bytes, id, payload of
  * `payloadLen` bytes of 'x'. For oversized messages and topics longer than the client's buffer.
  */
+const enc = new TextEncoder();
 export function rawPublish(topic: Uint8Array | string, qos: number, id: number, payloadLen: number, dup = false): Uint8Array {
-  const t = typeof topic === 'string' ? new TextEncoder().encode(topic) : topic;
+  const t = typeof topic === 'string' ? enc.encode(topic) : topic;
   const rem = 2 + t.length + (qos ? 2 : 0) + payloadLen;
   const head = [(PUBLISH << 4) | (dup ? 8 : 0) | (qos << 1), ...varint(rem), t.length >> 8, t.length & 255];
   const b = new Uint8Array(head.length + rem - 2);
@@ -148,7 +151,7 @@ export class Session {
   closed = false;
   /** Rewrites each outgoing packet (the fuzzer corrupts here); return [] to drop it. */
   filter: ((b: Uint8Array) => Uint8Array[]) | null = null;
-  private readonly dec = brokerDecoder(1 << 16);
+  private readonly dec = brokerDecoder(4096);
 
   constructor(
     readonly script: Script,
@@ -156,7 +159,9 @@ export class Session {
     private readonly hangup: () => void,
     /** 0 for the first connection to this broker. */
     readonly index: number,
-  ) {}
+  ) {
+    if (script.start) script.start(this);
+  }
 
   /** Bytes from the client. */
   input(b: Uint8Array): void {
