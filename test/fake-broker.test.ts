@@ -51,9 +51,9 @@ test('no CONNACK: ERR_CONNECT_TIMEOUT, close, reconnect, and CONNECTED once the 
     assert.is(s.count(CONNECT), 1);
     await waitFor(() => s.closed, 3000, 'the client to close the silent connection');
   }
-  const gap = b.acceptTimes[1] - b.acceptTimes[0];
-  // (accept times are taken at the server, a few ms after the client's own clock started)
-  assert.ok(gap >= 190, `the timeout ran before the retry: ${gap} ms`);
+  // Measured at the client (the server's accept time lags under load): timeout plus backoff.
+  const gap = o.t.openTimes[1] - o.t.openTimes[0];
+  assert.ok(gap >= 199, `the timeout ran before the retry: ${gap} ms`);
 });
 
 test('every CONNACK refusal (1..5): its named error, onClose with it, backoff grows (no storm), then CONNECTED', async () => {
