@@ -8,7 +8,7 @@ import ts from 'typescript';
 
 const root = new URL('..', import.meta.url).pathname;
 const doc = readFileSync(root + 'docs/API.md', 'utf8');
-const ENTRIES = ['src/index.ts', 'boards/moddable/index.ts', 'boards/espruino/index.ts'];
+const ENTRIES = ['src/index.ts', 'boards/moddable/index.ts', 'boards/moddable/socket-index.ts', 'boards/espruino/index.ts'];
 
 const program = ts.createProgram(ENTRIES.map((e) => root + e), {
   strict: true, target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler,

@@ -110,10 +110,11 @@ both(test, 'bad password: named refusal, no password in any message, backoff gro
   await sleep(1600 - (Date.now() - t0));
   o.c.end();
   const times = o.t.openTimes.filter((t) => t - t0 <= 1600);
-  assert.ok(times.length >= 4 && times.length <= 8, `${times.length} attempts in 1.6 s`);
+  assert.ok(times.length >= 3 && times.length <= 8, `${times.length} attempts in 1.6 s`);
+  // Lower bounds only (a loaded machine adds time, never removes it): the delay before attempt
+  // i+1 is at least half of 50 * 2^i ms, so the gaps must grow at least that fast.
   const gaps = times.slice(1).map((t, i) => t - times[i]);
-  for (let i = 1; i < gaps.length; i++) assert.ok(gaps[i] >= gaps[i - 1] - 10, `gaps grow: ${gaps}`);
-  assert.ok(gaps[gaps.length - 1] >= 4 * gaps[0], `gaps grow: ${gaps}`);
+  gaps.forEach((g, i) => assert.ok(g >= 25 * 2 ** i - 2, `gap ${i} is ${g} ms, below ${25 * 2 ** i}: ${gaps}`));
   assert.ok(o.c.attempts >= times.length - 1, 'attempts counts the refusals');
   assert.is(o.connects.length, 0);
   assert.is(o.errors.length, o.t.opens, 'one refusal per attempt');
