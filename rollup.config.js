@@ -14,6 +14,13 @@ const ts = (target) =>
     noEmitOnError: true,
   });
 
+// Members no app or shim outside the bundle reaches: the minifier shortens them. Names starting
+// with _ by convention, plus the Outbox's and Decoder's bookkeeping (the client's `outbox` and
+// `rx` are documented for outbox.peak, outbox.used() and rx.buf only, docs/API.md) and the
+// transports' private state. Never a name shared with a public member (PacketView.count) or a
+// built-in method (push, next on arrays and iterators).
+const INTERNAL = /^(_.*|skip|idRest|err|head|tail|send|inflight|idPos|packetLen|find|release|trim|rewind|room|gen)$/;
+
 const min = (ecma, module) =>
   terser({
     ecma, module, toplevel: true,
@@ -23,7 +30,7 @@ const min = (ecma, module) =>
     // hoist_vars declares every var at the top of its function.
     compress: { passes: 3, pure_getters: true, hoist_vars: ecma === 5 },
     // Members named _x are internal: safe to shorten.
-    mangle: { properties: { regex: /^_/ } },
+    mangle: { properties: { regex: INTERNAL, builtins: true } },
     format: { comments: false },
   });
 

@@ -51,11 +51,13 @@ function writeRaw(b: Uint8Array, off: number, v: Bytes): number {
   return off + v.length;
 }
 
-/** Writes a 2-byte-length-prefixed binary or UTF-8 field of `n` bytes; space already checked. */
-function writeField(b: Uint8Array, off: number, v: Bytes, n: number): number {
+/** Writes a 2-byte-length-prefixed binary or UTF-8 field (its length already checked). */
+function writeField(b: Uint8Array, off: number, v: Bytes): number {
+  const e = writeRaw(b, off + 2, v);
+  const n = e - off - 2;
   b[off] = n >> 8;
   b[off + 1] = n & 255;
-  return writeRaw(b, off + 2, v);
+  return e;
 }
 
 function validId(id: number): boolean {
@@ -83,7 +85,7 @@ export function encodePublish(
   let i = writeHeader(b, off, end === undefined ? b.length : end,
     (PUBLISH << 4) | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0), 2 + t + (qos ? 2 : 0) + p);
   if (i < 0) return i;
-  i = writeField(b, i, topic, t);
+  i = writeField(b, i, topic);
   if (qos) {
     b[i++] = id >> 8;
     b[i++] = id & 255;
@@ -145,44 +147,32 @@ export interface ConnectFields {
 /** Protocol name "MQTT" and level 4: the start of every CONNECT variable header. */
 const PROTOCOL = new Uint8Array([0, 4, 77, 81, 84, 84, 4]);
 
+/** The CONNECT payload fields in wire order: client id, will topic and payload, user, password. */
+function connectField(c: ConnectFields, k: number): Bytes | null | undefined {
+  const w = c.will;
+  return !k ? c.clientId : k < 3 ? w && (k < 2 ? w.topic : w.payload) : k < 4 ? c.username : c.password;
+}
+
 /** CONNECT for protocol "MQTT" level 4. */
 export function encodeConnect(b: Uint8Array, off: number, c: ConnectFields): number {
   const ka = c.keepalive === undefined ? 60 : c.keepalive;
-  if (!(ka >= 0 && ka < 65536 && ka === (ka | 0))) return ERR_ARG;
   const will = c.will;
-  const user = c.username;
-  const pass = c.password;
   // 3.1.1 forbids a password without a user name [MQTT-3.1.2-22].
-  if (pass != null && user == null) return ERR_ARG;
-  let flags = c.clean === false ? 0 : 2;
-  const id = utf8Length(c.clientId, PLAIN);
-  if (id < 0) return id;
-  let rem = 12 + id;
-  let wt = 0;
-  let wp = 0;
-  let un = 0;
-  let pw = 0;
+  if (!(ka >= 0 && ka < 65536 && ka === (ka | 0)) || (c.password != null && c.username == null)) return ERR_ARG;
+  let flags = (c.clean === false ? 0 : 2) | (c.username != null ? 128 : 0) | (c.password != null ? 64 : 0);
   if (will) {
     const q = will.qos || 0;
     if (!validQos(q)) return ERR_QOS;
-    wt = utf8Length(will.topic, TOPIC_NAME);
-    if (wt < 0) return wt;
-    wp = fieldLength(will.payload);
-    if (wp < 0) return wp;
-    rem += 4 + wt + wp;
     flags |= 4 | (q << 3) | (will.retain ? 32 : 0);
   }
-  if (user != null) {
-    un = utf8Length(user, PLAIN);
-    if (un < 0) return un;
-    rem += 2 + un;
-    flags |= 128;
-  }
-  if (pass != null) {
-    pw = fieldLength(pass);
-    if (pw < 0) return pw;
-    rem += 2 + pw;
-    flags |= 64;
+  // Variable header (10) plus each present field with its 2-byte length.
+  let rem = 10;
+  for (let k = 0; k < 5; k++) {
+    const v = connectField(c, k);
+    if (v == null) continue;
+    const n = k === 1 ? utf8Length(v as string, TOPIC_NAME) : fieldLength(v);
+    if (n < 0) return n;
+    rem += 2 + n;
   }
   let i = writeHeader(b, off, b.length, CONNECT << 4, rem);
   if (i < 0) return i;
@@ -190,10 +180,11 @@ export function encodeConnect(b: Uint8Array, off: number, c: ConnectFields): num
   b[i + 7] = flags;
   b[i + 8] = ka >> 8;
   b[i + 9] = ka & 255;
-  i = writeField(b, i + 10, c.clientId, id);
-  if (will) i = writeField(b, writeField(b, i, will.topic, wt), will.payload, wp);
-  if (user != null) i = writeField(b, i, user, un);
-  if (pass != null) i = writeField(b, i, pass, pw);
+  i += 10;
+  for (let k = 0; k < 5; k++) {
+    const v = connectField(c, k);
+    if (v != null) i = writeField(b, i, v);
+  }
   return i - off;
 }
 
@@ -227,7 +218,7 @@ function encodeFilterList(
   b[i++] = id >> 8;
   b[i++] = id & 255;
   for (let k = 0; k < n; k++) {
-    i = writeField(b, i, filters[k], utf8Length(filters[k], TOPIC_FILTER));
+    i = writeField(b, i, filters[k]);
     if (qos) b[i++] = qos[k];
   }
   return i - off;
