@@ -80,12 +80,29 @@ export function encodePublish(
   if (qos && !validId(id)) return ERR_PACKET_ID;
   const p = bytesLength(payload);
   if (p < 0) return p;
-  const t = utf8Length(topic, TOPIC_NAME);
-  if (t < 0) return t;
-  let i = writeHeader(b, off, end === undefined ? b.length : end,
-    (PUBLISH << 4) | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0), 2 + t + (qos ? 2 : 0) + p);
-  if (i < 0) return i;
-  i = writeField(b, i, topic);
+  const lim = end === undefined ? b.length : end;
+  const first = (PUBLISH << 4) | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0);
+  // One pass for the common plain-ASCII topic: check each character as it is copied (on an
+  // interpreter, as on XS and Espruino, a second walk over the topic costs more than this code).
+  // Anything else takes the general path, which rewrites the packet from the start.
+  let t = topic.length;
+  let i = t > 0 && t <= MAX_STRING_BYTES ? writeHeader(b, off, lim, first, 2 + t + (qos ? 2 : 0) + p) : -1;
+  if (i >= 0) {
+    b[i++] = t >> 8;
+    b[i++] = t & 255;
+    for (let k = 0; k < t && i >= 0; k++) {
+      const c = topic.charCodeAt(k);
+      if (c >= 0x80 || !c || c === 0x2b || c === 0x23) i = -1;
+      else b[i++] = c;
+    }
+  }
+  if (i < 0) {
+    t = utf8Length(topic, TOPIC_NAME);
+    if (t < 0) return t;
+    i = writeHeader(b, off, lim, first, 2 + t + (qos ? 2 : 0) + p);
+    if (i < 0) return i;
+    i = writeField(b, i, topic);
+  }
   if (qos) {
     b[i++] = id >> 8;
     b[i++] = id & 255;
