@@ -357,6 +357,26 @@ scenario('inbound QoS 2 ids beyond the table (broker sends PUBLISHes ahead of PU
   assert.is(seqProblems(me.on(`${pre}/2`), n), '', 'exactly once, in order');
 });
 
+scenario('outage: open connections cut, new ones refused until it ends; packets counted by type both ways', 15000, async (w) => {
+  const me = ours(w);
+  await me.connect();
+  const pre = uid('out');
+  await me.sub(`${pre}/#`, 1);
+  for (let i = 0; i < 5; i++) assert.is(me.c.publish(`${pre}/t`, String(i), 1, false), 0);
+  await waitFor(() => me.on(`${pre}/t`).length >= 5 && me.c.queued === 0, 5000, 'loopback messages');
+  const { up, down } = w.proxy.packets;
+  // CONNECT, SUBSCRIBE, 5 PUBLISH and 5 PUBACK (for the broker's copies) up; CONNACK, SUBACK, 5 PUBACK, 5 PUBLISH down.
+  assert.equal([up[1], up[8], up[3], up[4]], [1, 1, 5, 5], 'client -> broker by type');
+  assert.equal([down[2], down[9], down[4], down[3]], [1, 1, 5, 5], 'broker -> client by type');
+  assert.is(w.proxy.setOutage(true), 1, 'the one open connection cut');
+  await waitFor(() => w.proxy.stats.refused >= 2, 5000, 'reconnect attempts refused');
+  assert.is(me.connects.length, 1, 'no connection during the outage');
+  w.proxy.setOutage(false);
+  await waitFor(() => me.connects.length >= 2, 5000, 'reconnect after the outage');
+  assert.is(me.connects[1], true, 'session present');
+  assert.is(up[1], 2, 'a second CONNECT');
+});
+
 const STALLS = [
   { dir: 'down', what: 'broker -> client stalled' },
   { dir: 'up', what: 'client -> broker stalled' },
