@@ -4,12 +4,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { mosquittoBin } from '../host-sim/sim-broker.ts';
+import { findMosquitto } from '../host-sim/mosquitto.ts';
 
 const N = 200;
 
 test(`npm start -- --boards ${N}: all connect, telemetry flows, memory per board is reported`, async () => {
-  const broker = mosquittoBin() ? ['--broker', 'mosquitto'] : [];
+  const broker = findMosquitto().bin ? ['--broker', 'mosquitto'] : [];
   if (!broker.length) console.log('note: mosquitto not found, the fleet runs against the embedded Aedes');
   const args = ['--import', 'tsx', 'host-sim/start.ts', '--boards', String(N), '--interval', '1s', '--duration', '4', '--ramp', '1000', ...broker];
   const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
