@@ -7,6 +7,7 @@
 // nothing about MQTT.
 import * as net from 'node:net';
 import { WireCounter, packetCounts, type PacketCounts } from './wire-counter.ts';
+import { rng } from './rng.ts';
 
 /** "up": client to broker; "down": broker to client. */
 export type Dir = 'up' | 'down';
@@ -41,18 +42,6 @@ export interface FaultStats {
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 // Reading from a source pauses while this much waits in its lane (delay, coalesce, a slow peer).
 const HIGH_WATER = 1 << 20;
-
-/** Seeded PRNG (mulberry32): a run's random cuts can be replayed from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Settings {
   delay: number;

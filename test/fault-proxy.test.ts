@@ -9,8 +9,9 @@ import { MqttClient, utf8Decode } from '../src/index.ts';
 import type { ClientOptions, MqttError, PacketView, RxSink, Transport, TransportEvents } from '../src/index.ts';
 import { NodeTransport, nodeClock } from '../host-sim/node-transport.ts';
 import { FaultProxy, type CutInfo } from '../host-sim/fault-proxy.ts';
+import { tapRx } from '../host-sim/rx-tap.ts';
 import {
-  MOSQUITTO, startMosquitto, mqttPeer, waitFor, within, uid, seqProblems, type Broker, type Peer,
+  MOSQUITTO, startMosquitto, mqttPeer, waitFor, within, uid, seqProblems, Framer, type Broker, type Peer,
 } from './helpers/brokers.ts';
 
 /** NodeTransport recording each connection's bytes both ways and the size of each received chunk. */
@@ -21,21 +22,10 @@ class RecTransport implements Transport {
   open(host: string, port: number, rx: RxSink, ev: TransportEvents): void {
     const rec = { out: [] as Buffer[], in: [] as Buffer[], rxChunks: [] as number[] };
     this.conns.push(rec);
-    const sink: RxSink = {
-      get buf() { return rx.buf; },
-      get w() { return rx.w; },
-      space: () => rx.space(),
-      commit: (n) => rx.commit(n),
-      write(src, off, end) {
-        const n = rx.write(src, off, end);
-        if (n > 0) {
-          rec.in.push(Buffer.from(src.subarray(off, off + n)));
-          rec.rxChunks.push(n);
-        }
-        return n;
-      },
-    };
-    this.inner.open(host, port, sink, ev);
+    this.inner.open(host, port, tapRx(rx, (b, off, end) => {
+      rec.in.push(Buffer.from(b.subarray(off, end)));
+      rec.rxChunks.push(end - off);
+    }), ev);
   }
 
   write(b: Uint8Array, off: number, len: number): number {
@@ -50,19 +40,8 @@ class RecTransport implements Transport {
 /** Offsets where MQTT packets end in a byte stream (fixed header + remaining length). */
 function boundaries(b: Buffer): Set<number> {
   const out = new Set<number>([0]);
-  let p = 0;
-  while (p + 2 <= b.length) {
-    let rem = 0, mul = 1, i = p + 1, d: number;
-    do {
-      if (i >= b.length) return out;
-      d = b[i++];
-      rem += (d & 127) * mul;
-      mul *= 128;
-    } while (d & 128);
-    if (i + rem > b.length) break;
-    p = i + rem;
-    out.add(p);
-  }
+  let at = 0;
+  for (const p of new Framer().push(b)) out.add((at += p.bytes.length));
   return out;
 }
 

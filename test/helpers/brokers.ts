@@ -16,6 +16,7 @@ import type {
 } from '../../src/index.ts';
 import { NodeTransport, nodeClock } from '../../host-sim/node-transport.ts';
 import { Mosquitto, findMosquitto, freePort, killAllMosquitto } from '../../host-sim/mosquitto.ts';
+import { tapRx } from '../../host-sim/rx-tap.ts';
 
 export const HOST = '127.0.0.1';
 
@@ -320,20 +321,7 @@ export class TapTransport implements Transport {
     this.flushQueue();
     this.fin.reset();
     this.fout.reset();
-    const inPk = this.inPk;
-    const fin = this.fin;
-    const tap: RxSink = {
-      get buf() { return rx.buf; },
-      get w() { return rx.w; },
-      space: () => rx.space(),
-      commit: (n) => rx.commit(n),
-      write(src, off, end) {
-        const n = rx.write(src, off, end);
-        if (n > 0) inPk.push(...fin.push(src.subarray(off, off + n)));
-        return n;
-      },
-    };
-    this.inner.open(host, port, tap, ev);
+    this.inner.open(host, port, tapRx(rx, (b, off, end) => this.inPk.push(...this.fin.push(b.subarray(off, end)))), ev);
   }
 
   write(b: Uint8Array, off: number, len: number): number {

@@ -17,6 +17,7 @@ import { connectAsync, type MqttClient as MqttJs } from 'mqtt';
 import { MqttClient } from '../../src/index.ts';
 import type { ClientOptions, PacketView, RxSink, Transport, TransportEvents } from '../../src/index.ts';
 import { Framer, type WirePacket } from './brokers.ts';
+import { tapRx } from '../../host-sim/rx-tap.ts';
 import { NodeTransport, nodeClock } from '../../host-sim/node-transport.ts';
 import { FaultProxy, type FaultStats } from '../../host-sim/fault-proxy.ts';
 import { Mosquitto } from '../../host-sim/mosquitto.ts';
@@ -67,19 +68,7 @@ class Q2Tap implements Transport {
   constructor(readonly topic: string) {}
   open(host: string, port: number, rx: RxSink, ev: TransportEvents): void {
     this.fr.reset();
-    const fr = this.fr;
-    const self = this;
-    this.inner.open(host, port, {
-      get buf() { return rx.buf; },
-      get w() { return rx.w; },
-      space: () => rx.space(),
-      commit: (n) => rx.commit(n),
-      write(src, off, end) {
-        const n = rx.write(src, off, end);
-        if (n > 0) for (const p of fr.push(src.subarray(off, off + n))) self.note(p);
-        return n;
-      },
-    }, ev);
+    this.inner.open(host, port, tapRx(rx, (b, off, end) => { for (const p of this.fr.push(b.subarray(off, end))) this.note(p); }), ev);
   }
   private note(p: WirePacket): void {
     const r = this.restarts;
