@@ -260,6 +260,7 @@ export class FaultProxy {
   private cutDir: Dirs = 'both';
   private every: { min: number; max: number } | null = null;
   private outage = false;
+  private frozen = false;
 
   private constructor(readonly targetHost: string, readonly targetPort: number, readonly seed: number) {
     this.random = rng(seed);
@@ -293,6 +294,7 @@ export class FaultProxy {
     this.conns.add(c);
     this.st.active = this.conns.size;
     client.resume();
+    if (this.frozen) for (const l of [c.up, c.down]) l.setStalled(true);
   }
 
   /** Counters so far (a copy). */
@@ -328,7 +330,18 @@ export class FaultProxy {
     for (const c of this.conns) for (const d of this.dirsOf(dirs)) (d === 'up' ? c.up : c.down).setStalled(true);
   }
 
+  /**
+   * A broker that stops answering without closing anything (as if SIGSTOPped): every connection,
+   * open or new, is stalled both ways until freeze(false) (or unstall()).
+   */
+  freeze(on: boolean): void {
+    this.frozen = on;
+    if (on) this.stall('both');
+    else this.unstall();
+  }
+
   unstall(): void {
+    this.frozen = false;
     for (const c of this.conns) for (const l of [c.up, c.down]) if (l.stalled) l.setStalled(false);
   }
 

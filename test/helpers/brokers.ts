@@ -17,6 +17,7 @@ import type {
 import { NodeTransport, nodeClock } from '../../host-sim/node-transport.ts';
 import { Mosquitto, findMosquitto, freePort, killAllMosquitto } from '../../host-sim/mosquitto.ts';
 import { tapRx } from '../../host-sim/rx-tap.ts';
+import { FaultProxy } from '../../host-sim/fault-proxy.ts';
 
 export const HOST = '127.0.0.1';
 
@@ -138,8 +139,8 @@ export interface AedesStartOptions {
   authenticate?: AedesOptions['authenticate'];
   authorizeSubscribe?: AedesOptions['authorizeSubscribe'];
   /**
-   * Put a pausable TCP relay in front of the broker so freeze() can stop the path (Aedes runs in
-   * this process: it cannot be SIGSTOPped without stopping the test).
+   * Put the fault proxy (host-sim/fault-proxy.ts) in front of the broker so freeze() can stall the
+   * path (Aedes runs in this process: it cannot be SIGSTOPped without stopping the test).
    */
   freezable?: boolean;
 }
@@ -158,44 +159,21 @@ export async function startAedes(opts: AedesStartOptions = {}): Promise<Broker> 
     broker.handle(s);
   });
   await new Promise<void>((r) => server.listen(0, HOST, r));
-  let port = (server.address() as net.AddressInfo).port;
-
-  // The freezable path: client <-> relay <-> Aedes; freeze() pauses both directions.
-  let relay: net.Server | null = null;
-  let frozen = false;
-  const pairs = new Set<[net.Socket, net.Socket]>();
-  if (opts.freezable) {
-    const upstreamPort = port;
-    relay = net.createServer((down) => {
-      const up = net.connect({ host: HOST, port: upstreamPort });
-      const pair: [net.Socket, net.Socket] = [down, up];
-      pairs.add(pair);
-      if (frozen) { down.pause(); up.pause(); }
-      down.on('data', (d) => up.write(d));
-      up.on('data', (d) => down.write(d));
-      const end = () => { pairs.delete(pair); down.destroy(); up.destroy(); };
-      down.on('close', end); up.on('close', end);
-      down.on('end', end); up.on('end', end);
-      down.on('error', () => {}); up.on('error', () => {});
-    });
-    await new Promise<void>((r) => relay!.listen(0, HOST, r));
-    port = (relay.address() as net.AddressInfo).port;
-  }
+  const { port } = server.address() as net.AddressInfo;
+  // The freezable path: client <-> fault proxy <-> Aedes; freeze() stalls it both ways.
+  const proxy = opts.freezable ? await FaultProxy.create(0, HOST, port) : null;
   return {
-    kind: 'aedes', host: HOST, port, log: [],
+    kind: 'aedes', host: HOST, port: proxy ? proxy.port : port, log: [],
     gone: (id) => goneCount.get(id) || 0,
     freeze() {
-      if (!relay) throw new Error('startAedes({ freezable: true }) is needed for freeze()');
-      frozen = true;
-      for (const [d, u] of pairs) { d.pause(); u.pause(); }
+      if (!proxy) throw new Error('startAedes({ freezable: true }) is needed for freeze()');
+      proxy.freeze(true);
     },
     thaw() {
-      frozen = false;
-      for (const [d, u] of pairs) { d.resume(); u.resume(); }
+      proxy?.freeze(false);
     },
     async stop() {
-      for (const [d, u] of pairs) { d.destroy(); u.destroy(); }
-      if (relay) await new Promise<void>((r) => relay!.close(() => r()));
+      if (proxy) await proxy.close();
       for (const s of socks) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
       await new Promise<void>((r) => broker.close(() => r()));
