@@ -18,7 +18,10 @@ const min = (ecma, module) =>
   terser({
     ecma, module, toplevel: true,
     // No unsafe_arrows: MqttClient is a plain function called with `new`, and an arrow cannot be.
-    compress: { passes: 3, pure_getters: true },
+    // Espruino does not hoist `var`: terser may leave a var's declaration after an assignment to it
+    // (legal JS), which on Espruino writes the enclosing scope's name instead (seen on 2v29).
+    // hoist_vars declares every var at the top of its function.
+    compress: { passes: 3, pure_getters: true, hoist_vars: ecma === 5 },
     // Members named _x are internal: safe to shorten.
     mangle: { properties: { regex: /^_/ } },
     format: { comments: false },

@@ -264,6 +264,18 @@ export class XsBridge {
     }
   }
 
+  /**
+   * Runs XS's garbage collector, then returns the slots in use that xsnap reports after it
+   * (meterUsage.currentHeapCount; a slot is 16 bytes on a 32-bit MCU, 32 in 64-bit xsnap).
+   * Byte data (ArrayBuffers, strings, bytecode) lives in chunks, which xsnap does not report.
+   */
+  async heap(): Promise<number> {
+    const r = await this.w.evaluate('__xs_gc();');
+    const n = (r.meterUsage as { currentHeapCount?: number } | undefined)?.currentHeapCount;
+    if (typeof n !== 'number') throw new Error('xsnap reported no currentHeapCount');
+    return n;
+  }
+
   /** The bundle's export names, as XS sees them. */
   async exportNames(): Promise<string[]> {
     const n = this.reports.length;

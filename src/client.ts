@@ -278,11 +278,14 @@ function Client(t: Transport, c: Clock, o: ClientOptions): MqttClient {
       const p = rx.pkt;
       if (n > 0) packet(n, p);
       else if (n !== ERR_TOO_LARGE) return fail(n);
+      // Only a PUBLISH in session may outgrow the buffer; any other packet that large is
+      // malformed (their sizes are fixed or bounded by our own SUBSCRIBE).
+      else if (p.type !== PUBLISH || st !== CONNECTED) return fail(n, 'packet type ' + p.type + ' of ' + p.length + ' bytes');
       else {
         // A PUBLISH larger than the receive buffer cannot be delivered. It is acknowledged anyway
         // (and reported): refusing the ack would make a persistent session redeliver it forever.
         report(ERR_TOO_LARGE, 'inbound packet of ' + p.length + ' bytes dropped');
-        if (p.type === PUBLISH && p.id) {
+        if (p.id) {
           if (p.qos === 1) ack(PUBACK, p.id);
           else if (p.qos === 2 && (in2.indexOf(p.id) >= 0 || remember(p.id))) ack(PUBREC, p.id);
         }

@@ -141,6 +141,33 @@ test('a packet larger than the buffer is reported with its size and id, skipped,
   }
 });
 
+test('an oversized PUBLISH whose topic alone overflows the buffer is still reported with its packet id', () => {
+  // Topic lengths that end before, on, and across the buffer end (64), and far past it.
+  for (const tlen of [61, 62, 63, 64, 100, 3000]) {
+    const big = new Uint8Array(4000);
+    const n = C.encodePublish(big, 0, 't'.repeat(tlen), new Uint8Array(20).fill(7), 2, false, false, 4321);
+    const m = C.encodeAck(big, n, C.PUBREL, 9);
+    for (const step of [1, 3, 64, 65, n + m]) {
+      const dec = new Decoder(64);
+      const seen: number[] = [];
+      let i = 0;
+      while (i < n + m) {
+        i += dec.write(big, i, Math.min(n + m, i + step));
+        for (let t = dec.next(); t; t = dec.next()) {
+          seen.push(t);
+          if (t === C.ERR_TOO_LARGE) {
+            assert.is(dec.pkt.type, C.PUBLISH);
+            assert.is(dec.pkt.length, n);
+            assert.is(dec.pkt.qos, 2);
+            assert.is(dec.pkt.id, 4321, `topic ${tlen}, step ${step}`);
+          } else assert.is(dec.pkt.id, 9);
+        }
+      }
+      assert.equal(seen, [C.ERR_TOO_LARGE, C.PUBREL], `topic ${tlen}, step ${step}`);
+    }
+  }
+});
+
 test('encode: invalid arguments give named codes and write nothing outside the packet space', () => {
   const b = new Uint8Array(64).fill(0xaa);
   // Publish may use its packet space [off, end) before it finds a bad topic; beyond it, nothing.

@@ -588,11 +588,12 @@ function relateCapacity(small: Result[], big: Result[], refs: RefItem[]): string
       if (tl.type === PUBLISH) {
         const pk = b.packet!;
         if (tl.qos !== pk.qos) return `result ${i}: too-large qos ${tl.qos} vs ${String(pk.qos)}`;
-        if (tl.topic.length || tl.id) {
+        if (tl.topic.length) {
           const topic = Buffer.from(pk.topic as string);
           if (Buffer.compare(topic, Buffer.from(tl.topic)) !== 0) return `result ${i}: too-large topic differs`;
-          if (tl.id !== (pk.messageId ?? 0)) return `result ${i}: too-large id ${tl.id} vs ${String(pk.messageId)}`;
         }
+        // The id is known even when the topic overflowed the buffer (it is needed for the ack).
+        if (tl.id !== (pk.messageId ?? 0)) return `result ${i}: too-large id ${tl.id} vs ${String(pk.messageId)}`;
       }
       continue;
     }

@@ -78,7 +78,9 @@ export class SensorApp {
   private readonly sensors: Sensors;
   private readonly qos: number;
   private readonly log: SensorAppOptions['log'];
-  private readonly t0: number;
+  /** Clock reading at the last uptime() call, and milliseconds counted up to it. */
+  private last: number;
+  private upMs = 0;
   /** One reused payload buffer; publish() copies it into the outbox. */
   private readonly out = new Uint8Array(96);
   /** Byte length of "devices/<id>/cmd/": the command name follows it. */
@@ -103,7 +105,7 @@ export class SensorApp {
     this.replyRelay = this.topics.reply + 'relay';
     this.replyPing = this.topics.reply + 'ping';
     this.replyError = this.topics.reply + 'error';
-    this.t0 = clock.now();
+    this.last = clock.now();
   }
 
   /** Wires the client's callbacks, subscribes to commands, connects and starts telemetry. */
@@ -130,9 +132,16 @@ export class SensorApp {
     this.client.end();
   }
 
-  /** Milliseconds since start. */
+  /**
+   * Milliseconds since the app was made. Summed from wrap-safe differences, so it keeps counting
+   * past the 24.8 days after which a signed 32-bit tick counter (Moddable's Time.ticks) wraps, as
+   * long as it is read more often than that (every telemetry message reads it).
+   */
   uptime(): number {
-    return (this.clock.now() - this.t0) | 0;
+    const n = this.clock.now();
+    this.upMs += (n - this.last) | 0;
+    this.last = n;
+    return this.upMs;
   }
 
   private schedule(): void {

@@ -7,6 +7,7 @@ import { ERR_CONNECTION, ERR_TLS } from '../../src/client-errors.js';
 
 declare function require(name: string): any;
 declare const E: { toString(v: Uint8Array): string };
+declare function setTimeout(fn: () => void, ms: number): unknown;
 
 export interface NetTransportOptions {
   /** tls.connect options (ca, key, cert as PEM strings); absent means plain TCP. */
@@ -15,6 +16,8 @@ export interface NetTransportOptions {
 
 export class NetTransport implements Transport {
   private s: any = null;
+  // Bumped by close() and by each open(): a deferred connect failure only reports if still current.
+  private gen = 0;
   private readonly tls: Record<string, unknown> | undefined;
 
   constructor(options?: NetTransportOptions) {
@@ -27,10 +30,22 @@ export class NetTransport implements Transport {
     const opts: Record<string, unknown> = { host: host, port: port };
     if (t) for (const k in t) opts[k] = t[k];
     let up = false;
-    const s = require(t ? 'tls' : 'net').connect(opts, function () {
-      up = true;
-      ev.onOpen();
-    });
+    let s: any;
+    const g = ++this.gen;
+    try {
+      s = require(t ? 'tls' : 'net').connect(opts, function () {
+        up = true;
+        ev.onOpen();
+      });
+    } catch (e) {
+      // Espruino throws "Unable to create socket" when the socket cannot even be made (on Linux a
+      // refused connect; out of sockets on a device). Report it like any failed connect, later:
+      // the client is still inside open().
+      setTimeout(function () {
+        if (self.gen === g) ev.onClose(ERR_CONNECTION, 'connect failed');
+      }, 0);
+      return;
+    }
     this.s = s;
     s.on('data', function (d: string) {
       if (self.s !== s) return;
@@ -76,6 +91,7 @@ export class NetTransport implements Transport {
   close(): void {
     const s = this.s;
     this.s = null;
+    this.gen++;
     if (s) s.end();
   }
 }

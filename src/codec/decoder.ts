@@ -31,6 +31,8 @@ export class Decoder {
   w = 0;
   /** Bytes of an oversized packet still to be discarded as they arrive. */
   skip = 0;
+  /** Oversized PUBLISH whose topic overflowed the buffer: its bytes from the packet id on. */
+  idRest = 0;
   /** Sticky error: after malformed input the stream is out of sync until reset(). */
   err = 0;
   // Members named _x are internal: the minifier shortens them (rollup.config.js).
@@ -44,7 +46,7 @@ export class Decoder {
 
   /** Forgets everything buffered (call on a new connection). */
   reset(): void {
-    this.r = this.w = this.skip = this.err = 0;
+    this.r = this.w = this.skip = this.idRest = this.err = 0;
   }
 
   /** Free bytes at the end of `buf` after compaction. */
@@ -93,7 +95,8 @@ export class Decoder {
   /**
    * Decodes the next buffered packet into `pkt`. Returns its type (1..14), NEED_MORE (0) when
    * no whole packet is buffered, or a negative error code. ERR_TOO_LARGE reports a packet that
-   * cannot fit in `buf` (pkt.type, pkt.length, and for PUBLISH pkt.qos and pkt.id when they fit);
+   * cannot fit in `buf` (pkt.type, pkt.length, and for PUBLISH pkt.qos and pkt.id, plus the topic
+   * when it fits; a PUBLISH whose topic overflows the buffer is reported once its id streamed in);
    * the decoder then skips it and stays in sync. Any other error is sticky until reset().
    */
   next(): number {
@@ -108,6 +111,14 @@ export class Decoder {
       d.skip -= n;
       d.r = r += n;
       if (d.skip) return NEED_MORE;
+    }
+    if (d.idRest) {
+      // The packet id of an oversized PUBLISH, read as it streams past; the rest is skipped.
+      if (w - r < 2) return NEED_MORE;
+      p.id = (b[r] << 8) | b[r + 1];
+      d.skip = d.idRest;
+      d.idRest = 0;
+      return ERR_TOO_LARGE;
     }
     if (r === w) {
       d.r = d.w = 0;
@@ -157,6 +168,15 @@ export class Decoder {
           p.topicOff = i + 2;
           p.topicLen = t;
           if (qos) p.id = (b[at] << 8) | b[at + 1];
+        } else if (qos && at + 2 <= total) {
+          // The topic alone overflows the buffer, but the id is still needed for the ack: keep
+          // the bytes from the id on (or skip up to it) and report once it is here (above).
+          const have = b.length;
+          d.idRest = total - at;
+          d.skip = at > have ? at - have : 0;
+          d.r = at < have ? at : 0;
+          d.w = at < have ? have : 0;
+          return NEED_MORE;
         }
       }
       d.skip = total - b.length;

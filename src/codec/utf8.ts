@@ -1,5 +1,6 @@
 // UTF-8 by hand: Espruino has no built-in text encoder or decoder, and XS device builds may lack them.
-// Strings are walked as UTF-16 code units; a surrogate pair becomes one 4-byte sequence.
+// Strings are walked as UTF-16 code units; a surrogate pair becomes one 4-byte sequence, and so does
+// a charCodeAt value above 0xFFFF (Espruino Unicode builds and XS give whole code points there).
 import { ERR_UTF8, ERR_TOPIC, ERR_TOO_LONG } from './errors.js';
 import { MAX_STRING_BYTES } from './constants.js';
 
@@ -29,7 +30,9 @@ export function utf8Length(s: string, kind: number): number {
       if (s.charCodeAt(++i) >> 10 !== 0x37) return ERR_UTF8;
       bytes++;
     }
-    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : 3;
+    // Above 0xFFFF: a runtime whose charCodeAt gives whole code points (Espruino's Unicode
+    // builds, Moddable XS) rather than UTF-16 units.
+    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
   }
   return bytes > MAX_STRING_BYTES ? ERR_TOO_LONG : bytes;
 }
@@ -46,9 +49,10 @@ export function utf8Walk(s: string, i: number, j: number, b: Uint8Array, off: nu
       b[off++] = c; // the common ASCII write, without the general loop (speed on interpreters)
       continue;
     }
+    // A surrogate pair becomes its code point (a runtime may also give the code point itself).
+    if (c >> 11 === 0x1b) c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
     // continuation bytes
-    const n = c < 0x80 ? 0 : c < 0x800 ? 1 : c >> 11 !== 0x1b ? 2 : 3;
-    if (n > 2) c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
+    const n = c < 0x80 ? 0 : c < 0x800 ? 1 : c < 0x10000 ? 2 : 3;
     for (let k = n; k >= 0; k--) {
       // Lead byte 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx, then 10xxxxxx each. Every value stays
       // a small integer: a result above 2^30 would be a heap number, allocated per character.
