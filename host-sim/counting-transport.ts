@@ -4,6 +4,7 @@
 import type { Transport, TransportEvents, RxSink } from '../src/transport.ts';
 import { NodeTransport, type NodeTransportOptions } from './node-transport.ts';
 import { WireCounter, type PacketCounts } from './wire-counter.ts';
+import { tapRx } from './rx-tap.ts';
 
 export class CountingTransport implements Transport {
   readonly inner: NodeTransport;
@@ -29,20 +30,7 @@ export class CountingTransport implements Transport {
       // Made once per client (it always hands over the same receive buffer).
       const counter = this.in;
       this.rx = rx;
-      this.sink = {
-        get buf() { return rx.buf; },
-        get w() { return rx.w; },
-        space: () => rx.space(),
-        commit: (n) => {
-          counter.feed(rx.buf, rx.w, rx.w + n);
-          rx.commit(n);
-        },
-        write: (src, off, end) => {
-          const n = rx.write(src, off, end);
-          if (n > 0) counter.feed(src, off, off + n);
-          return n;
-        },
-      };
+      this.sink = tapRx(rx, (b, off, end) => counter.feed(b, off, end));
     }
     this.inner.open(host, port, this.sink!, ev);
   }

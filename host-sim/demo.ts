@@ -6,7 +6,7 @@ import mqtt, { type MqttClient as MqttJs, type IClientOptions } from 'mqtt';
 import { sensorTopics } from '../boards/app/sensor-app.ts';
 import { openBroker, type SimBroker } from './sim-broker.ts';
 import { NodeBoard, ESP32, type BoardEvents, type BoardFigures } from './sim-board.ts';
-import { ChaosLink } from './chaos-link.ts';
+import { FaultProxy } from './fault-proxy.ts';
 import { EventLog } from './sim-log.ts';
 import type { StartArgs } from './start-args.ts';
 import type { XsBoard } from './xs-board.ts';
@@ -40,10 +40,11 @@ export async function runDemo(a: StartArgs, stopSignal: Promise<string>): Promis
 
   let ok = false;
   try {
-    // The board reaches the broker through the link when there is one (XS: to count its packets).
-    let link: ChaosLink | null = null;
+    // The board reaches the broker through the fault proxy when there is one (XS: to count its
+    // packets on the wire).
+    let link: FaultProxy | null = null;
     if (a.chaos || a.engine === 'xs') {
-      link = await ChaosLink.start(broker.host, broker.port);
+      link = await FaultProxy.create(0, broker.host, broker.port);
       cleanup.unshift(() => link!.close());
       if (a.chaos) log.note('chaos', `fault link on 127.0.0.1:${link.port} -> ${broker.url}: cuts, outages and stalls on a schedule`);
     }
@@ -115,8 +116,8 @@ export async function runDemo(a: StartArgs, stopSignal: Promise<string>): Promis
       cleanup.unshift(stopXs);
       const figures = async (): Promise<BoardFigures> => {
         const k = xbStopped ? xb.last : await xb.refresh().catch(() => xb.last);
-        const o = link!.toBroker;
-        const i = link!.toBoard;
+        const o = link!.packets.up;
+        const i = link!.packets.down;
         return {
           sent: o[3], received: i[3], acknowledged: i[4] + i[7], reconnects: Math.max(0, k.connects - 1), published: k.sent,
           refused: k.refused, queued: k.queued, used: k.used, connected: k.state === 3,
@@ -195,17 +196,23 @@ export async function runDemo(a: StartArgs, stopSignal: Promise<string>): Promis
         const link2 = link!;
         const cycle = () => {
           after(5000, () => {
-            log.note('chaos', `link down for 4 s: ${link2.outage(true)} connection(s) reset, new ones refused`, '!!');
+            log.note('chaos', `link down for 4 s: ${link2.setOutage(true)} connection(s) reset, new ones refused`, '!!');
             after(4000, () => {
-              link2.outage(false);
-              log.note('chaos', `link up again (${link2.refused} connection attempts refused so far)`);
+              link2.setOutage(false);
+              log.note('chaos', `link up again (${link2.stats.refused} connection attempts refused so far)`);
               after(5000, () => {
-                link2.stall(true);
+                link2.stall('both');
+                const held = link2.stats;
                 log.note('chaos', 'link stalled for 3 s: bytes held in both directions', '!!');
                 after(3000, () => {
-                  log.note('chaos', `stall over: ${link2.stall(false)} bytes released in order`);
+                  link2.unstall();
+                  // The held bytes (in the socket buffers) go on in order: counted as they cross.
+                  after(200, () => {
+                    const now = link2.stats;
+                    log.note('chaos', `stall over: ${now.bytesUp + now.bytesDown - held.bytesUp - held.bytesDown} bytes forwarded in order in the first 200 ms`);
+                  });
                   after(5000, () => {
-                    log.note('chaos', `cut: ${link2.cut()} connection(s) reset`, '!!');
+                    log.note('chaos', `cut: ${link2.cutNow()} connection(s) reset`, '!!');
                     cycle();
                   });
                 });
@@ -220,7 +227,7 @@ export async function runDemo(a: StartArgs, stopSignal: Promise<string>): Promis
     const why = await stopped;
     for (const t of timers) clearTimeout(t);
     timers.clear();
-    if (link) { link.stall(false); link.outage(false); }
+    if (link) link.reset();
     log.note('--', `stopping (${why}): the board publishes a retained "offline" and disconnects`);
     await sample();
     await board.stop();
@@ -236,7 +243,7 @@ export async function runDemo(a: StartArgs, stopSignal: Promise<string>): Promis
       log.raw(`         outbox peak ${peakQueued} messages / ${peakUsed} of ${opts.outboxSize} B, ${f.queued} still queued at exit`);
     }
     log.raw(`  operator: ${opStats.commands} commands sent, ${opStats.replies} replies, ${opStats.telemetry} telemetry messages, status online ${opStats.online}x / offline ${opStats.offline}x`);
-    if (link && a.chaos) log.raw(`  chaos link: ${link.accepted} connections carried, ${link.refused} refused`);
+    if (link && a.chaos) log.raw(`  chaos link: ${link.stats.connections} connections carried, ${link.stats.refused} refused, ${link.stats.cuts} cut`);
     ok = true;
   } finally {
     for (const t of timers) clearTimeout(t);

@@ -1,9 +1,13 @@
 // A loopback TCP proxy between an MQTT client and its broker that injects network faults: a cut
 // of both sockets after an exact or random number of bytes (so mid-packet too), a stalled
 // direction (a half-open link: no data and no FIN get through), delay, 1-byte pieces, and
-// coalescing into large chunks. Used by the fault tests, the soak (test/bench/soak.ts) and
-// `npm start --chaos`. Node only; byte-level, it knows nothing about MQTT.
+// coalescing into large chunks, and an outage (every connection cut, new ones refused). Used by
+// the fault tests, the soak (test/bench/soak.ts) and `npm start --chaos` / `--engine xs`. Node
+// only; byte-level: beyond counting packets by their fixed header (wire-counter.ts) it knows
+// nothing about MQTT.
 import * as net from 'node:net';
+import { WireCounter, packetCounts, type PacketCounts } from './wire-counter.ts';
+import { rng } from './rng.ts';
 
 /** "up": client to broker; "down": broker to client. */
 export type Dir = 'up' | 'down';
@@ -29,25 +33,15 @@ export interface FaultStats {
   /** Socket writes (chunks) forwarded each way: shows splitting and coalescing at work. */
   chunksUp: number;
   chunksDown: number;
-  /** Connections cut by a fault (cutAfter, random cuts, cutNow). */
+  /** Connections cut by a fault (cutAfter, random cuts, cutNow, setOutage). */
   cuts: number;
+  /** Connections refused during an outage. */
+  refused: number;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 // Reading from a source pauses while this much waits in its lane (delay, coalesce, a slow peer).
 const HIGH_WATER = 1 << 20;
-
-/** Seeded PRNG (mulberry32): a run's random cuts can be replayed from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Settings {
   delay: number;
@@ -66,11 +60,15 @@ class Lane {
   stalled = false;
   /** Bytes forwarded so far. */
   fwd = 0;
+  /** MQTT packets forwarded, into the proxy's totals for this direction. */
+  private readonly packets: WireCounter;
 
   constructor(
     private readonly conn: Conn, readonly dir: Dir, readonly src: net.Socket, readonly dst: net.Socket,
-    private readonly s: Settings,
-  ) {}
+    private readonly s: Settings, counts: PacketCounts,
+  ) {
+    this.packets = new WireCounter(counts);
+  }
 
   push(b: Buffer): void {
     this.q.push({ due: this.s.delay ? Date.now() + this.s.delay : 0, b });
@@ -148,14 +146,13 @@ class Lane {
   /** Writes a piece unless a cut falls inside it. Returns false when the lane must wait or stop. */
   private write(piece: Buffer): boolean {
     const k = this.conn.proxy.allow(this.dir, piece.length);
+    this.fwd += k;
+    this.conn.proxy.count(this.dir, k);
+    this.packets.feed(piece, 0, k);
     if (k < piece.length) {
-      this.fwd += k;
-      this.conn.proxy.count(this.dir, k);
       this.conn.cut(this, piece.subarray(0, k));
       return false;
     }
-    this.fwd += k;
-    this.conn.proxy.count(this.dir, k);
     if (!this.dst.write(piece)) {
       this.waitDrain = true;
       this.dst.once('drain', () => {
@@ -177,8 +174,8 @@ class Conn {
   private coalesceStart = new Map<Lane, number>();
 
   constructor(readonly proxy: FaultProxy, readonly n: number, readonly client: net.Socket, readonly broker: net.Socket) {
-    this.up = new Lane(this, 'up', client, broker, proxy.settings.up);
-    this.down = new Lane(this, 'down', broker, client, proxy.settings.down);
+    this.up = new Lane(this, 'up', client, broker, proxy.settings.up, proxy.packets.up);
+    this.down = new Lane(this, 'down', broker, client, proxy.settings.down, proxy.packets.down);
     for (const [sock, lane] of [[client, this.up], [broker, this.down]] as const) {
       sock.setNoDelay(true);
       sock.on('data', (b: Buffer) => { if (!this.dead) lane.push(b); });
@@ -251,7 +248,9 @@ export class FaultProxy {
     up: { delay: 0, split: false, coalesce: 0 },
     down: { delay: 0, split: false, coalesce: 0 },
   };
-  private readonly st: FaultStats = { connections: 0, active: 0, bytesUp: 0, bytesDown: 0, chunksUp: 0, chunksDown: 0, cuts: 0 };
+  /** MQTT packets forwarded each way, indexed by packet type (3 PUBLISH, 4 PUBACK, ...). */
+  readonly packets: Record<Dir, PacketCounts> = { up: packetCounts(), down: packetCounts() };
+  private readonly st: FaultStats = { connections: 0, active: 0, bytesUp: 0, bytesDown: 0, chunksUp: 0, chunksDown: 0, cuts: 0, refused: 0 };
   private readonly conns = new Set<Conn>();
   private readonly lingering = new Set<net.Socket>();
   private server: net.Server | null = null;
@@ -260,6 +259,8 @@ export class FaultProxy {
   private left = -1;
   private cutDir: Dirs = 'both';
   private every: { min: number; max: number } | null = null;
+  private outage = false;
+  private frozen = false;
 
   private constructor(readonly targetHost: string, readonly targetPort: number, readonly seed: number) {
     this.random = rng(seed);
@@ -283,11 +284,17 @@ export class FaultProxy {
   }
 
   private accept(client: net.Socket): void {
+    if (this.outage) {
+      this.st.refused++;
+      client.resetAndDestroy();
+      return;
+    }
     const broker = net.connect({ host: this.targetHost, port: this.targetPort, allowHalfOpen: true });
     const c = new Conn(this, ++this.st.connections, client, broker);
     this.conns.add(c);
     this.st.active = this.conns.size;
     client.resume();
+    if (this.frozen) for (const l of [c.up, c.down]) l.setStalled(true);
   }
 
   /** Counters so far (a copy). */
@@ -323,7 +330,18 @@ export class FaultProxy {
     for (const c of this.conns) for (const d of this.dirsOf(dirs)) (d === 'up' ? c.up : c.down).setStalled(true);
   }
 
+  /**
+   * A broker that stops answering without closing anything (as if SIGSTOPped): every connection,
+   * open or new, is stalled both ways until freeze(false) (or unstall()).
+   */
+  freeze(on: boolean): void {
+    this.frozen = on;
+    if (on) this.stall('both');
+    else this.unstall();
+  }
+
   unstall(): void {
+    this.frozen = false;
     for (const c of this.conns) for (const l of [c.up, c.down]) if (l.stalled) l.setStalled(false);
   }
 
@@ -355,21 +373,34 @@ export class FaultProxy {
     this.rearm();
   }
 
-  /** Cuts every open connection now. */
-  cutNow(): void {
+  /** Cuts every open connection now. Returns how many. */
+  cutNow(): number {
+    let n = 0;
     for (const c of [...this.conns]) {
       if (c.dead) continue;
+      n++;
       this.st.cuts++;
       const info = { conn: c.n, dir: 'up' as Dir, at: c.up.fwd };
       c.destroy();
       this.lastCut = info;
       this.onCut && this.onCut(info);
     }
+    return n;
   }
 
-  /** Clears every fault (settings, stalls, armed cuts). */
+  /**
+   * The network down: on, every open connection is cut (returns how many) and new ones are
+   * refused (reset at once) until setOutage(false).
+   */
+  setOutage(on: boolean): number {
+    this.outage = on;
+    return on ? this.cutNow() : 0;
+  }
+
+  /** Clears every fault (settings, stalls, armed cuts, an outage). */
   reset(): void {
     this.setRandomCuts(null);
+    this.outage = false;
     for (const d of ['up', 'down'] as const) this.settings[d] = Object.assign(this.settings[d], { delay: 0, split: false, coalesce: 0 });
     this.unstall();
     this.kick();

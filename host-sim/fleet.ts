@@ -11,7 +11,7 @@ import mqtt from 'mqtt';
 import { openBroker } from './sim-broker.ts';
 import { NodeBoard, ESP8266 } from './sim-board.ts';
 import { packetCounts } from './wire-counter.ts';
-import { seeded } from './sim-sensors.ts';
+import { rng } from './rng.ts';
 import type { StartArgs } from './start-args.ts';
 
 const MB = 1024 * 1024;
@@ -99,7 +99,7 @@ export async function runFleet(a: StartArgs, stopSignal: Promise<string>): Promi
       if (tty) process.stdout.write('\r\x1b[K');
       out(`${stamp()}  fleet    -- all ${fmt(N)} boards connected, ${allAt.toFixed(1)} s after the first started`);
     };
-    const rand = seeded(0x5eed);
+    const rand = rng(0x5eed);
     boards = new Array(N);
     let made = 0;
     lag.enable();

@@ -47,15 +47,27 @@ export interface BoardEvents {
   error?: (e: MqttError) => void;
 }
 
-export interface NodeBoardOptions {
+/** What every board is given, whichever engine runs it. */
+export interface BoardOptions {
   id: string;
   host: string;
   port: number;
+  /** Telemetry period, ms, and its QoS. */
   interval: number;
   qos: number;
+  /** Buffers and timings (ESP32, ESP8266). */
   client: Partial<ClientOptions>;
   /** Start without a stored session (default true). */
   clean?: boolean;
+  events?: BoardEvents;
+}
+
+/** The client options of a board: its buffers, its broker, its id as client id. */
+export function boardClientOptions(o: BoardOptions): Partial<ClientOptions> & Pick<ClientOptions, 'host' | 'port' | 'clientId' | 'clean'> {
+  return { ...o.client, host: o.host, port: o.port, clientId: o.id, clean: o.clean !== false };
+}
+
+export interface NodeBoardOptions extends BoardOptions {
   username?: string;
   password?: string;
   tls?: tls.ConnectionOptions;
@@ -64,7 +76,6 @@ export interface NodeBoardOptions {
   inCounts?: PacketCounts;
   /** Random source of the sensors. */
   rand?: () => number;
-  events?: BoardEvents;
 }
 
 export class NodeBoard {
@@ -80,8 +91,7 @@ export class NodeBoard {
     // The staging buffer only needs to hold what one tick writes: the outbox plus control packets.
     this.transport = new CountingTransport({ tls: o.tls, stage: (co.outboxSize || 2048) + (co.txSize || 256) }, o.outCounts, o.inCounts);
     this.client = new MqttClient(this.transport, nodeClock, {
-      ...co, host: o.host, port: o.port, clientId: o.id, clean: o.clean !== false, will: sensorWill(o.id),
-      username: o.username, password: o.password,
+      ...boardClientOptions(o), will: sensorWill(o.id), username: o.username, password: o.password,
     });
     this.sensors = new DriftingSensors(o.rand);
     const ev = o.events || {};

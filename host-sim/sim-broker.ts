@@ -2,13 +2,8 @@
 // mosquitto spawned on a free loopback port with its own config (`--broker mosquitto`), or an
 // external broker given by URL. Credentials in a URL are kept out of every printed address.
 import * as net from 'node:net';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
 import { Aedes } from 'aedes';
-
-export const LOOPBACK = '127.0.0.1';
+import { Mosquitto, LOOPBACK } from './mosquitto.ts';
 
 export interface SimBroker {
   kind: 'aedes' | 'mosquitto' | 'external';
@@ -46,83 +41,17 @@ export async function embeddedAedes(): Promise<SimBroker> {
   };
 }
 
-const MOSQ_BINS = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/bin/mosquitto', '/opt/homebrew/sbin/mosquitto'];
-
-export function mosquittoBin(): string | null {
-  if (process.env.MOSQUITTO_BIN) return fs.existsSync(process.env.MOSQUITTO_BIN) ? process.env.MOSQUITTO_BIN : null;
-  for (const b of MOSQ_BINS) if (fs.existsSync(b)) return b;
-  const w = spawnSync('sh', ['-c', 'command -v mosquitto'], { encoding: 'utf8' });
-  return w.status === 0 && w.stdout.trim() ? w.stdout.trim() : null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, LOOPBACK, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /**
- * mosquitto on a free loopback port, config in a temp dir: anonymous, no persistence, no limit on
- * connections, and (through the shell) as many file descriptors as the system allows, so a fleet
- * of thousands of boards fits.
+ * mosquitto on a free loopback port, config in a temp dir (mosquitto.ts): anonymous, no
+ * persistence, no limit on connections, and as many file descriptors as the system allows, so a
+ * fleet of thousands of boards fits.
  */
 export async function spawnMosquitto(): Promise<SimBroker> {
-  const bin = mosquittoBin();
-  if (!bin) throw new Error('mosquitto not found (apt-get install mosquitto, or set MOSQUITTO_BIN)');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcu-mqtt-start-'));
-  const port = await freePort();
-  const conf = [
-    `listener ${port} ${LOOPBACK}`, 'allow_anonymous true', 'persistence false', 'max_connections -1',
-    'log_dest stderr', 'log_type error', 'log_type warning', 'connection_messages false',
-  ];
-  // As root, mosquitto switches to user "mosquitto", who cannot read this private temp dir.
-  if (process.getuid && process.getuid() === 0) conf.push('user root');
-  const cf = path.join(dir, 'mosquitto.conf');
-  fs.writeFileSync(cf, conf.join('\n') + '\n');
-  // Raise the soft limit to the hard one (or 65536 where allowed) for mosquitto only.
-  const child = spawn('sh', ['-c', 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" -c "$1"', bin, cf], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  child.stderr!.on('data', (d) => (log = (log + d).slice(-2000)));
-  let exited: string | null = null;
-  child.on('exit', (code, sig) => (exited = `mosquitto exited (${sig || code}): ${log.trim()}`));
-  const kill = () => { try { child.kill('SIGKILL'); } catch { /* gone */ } };
-  process.on('exit', kill);
-  const end = Date.now() + 5000;
-  for (;;) {
-    const up = await new Promise<boolean>((r) => {
-      const s = net.connect({ host: LOOPBACK, port }, () => { s.destroy(); r(true); });
-      s.once('error', () => { s.destroy(); r(false); });
-    });
-    if (up) break;
-    if (exited || Date.now() > end) {
-      kill();
-      fs.rmSync(dir, { recursive: true, force: true });
-      throw new Error(exited || `mosquitto did not listen on ${port} within 5 s`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const ver = spawnSync(bin, ['-h'], { encoding: 'utf8' }).stdout.match(/mosquitto version (\S+)/)?.[1];
+  const m = await Mosquitto.start({ config: ['max_connections -1'], raiseFdLimit: true, tag: 'start' });
   return {
-    kind: 'mosquitto', host: LOOPBACK, port, tls: false, url: `mqtt://${LOOPBACK}:${port}`,
-    label: `mosquitto ${ver || ''} (spawned, pid ${child.pid})`.replace('  ', ' '),
-    async stop() {
-      process.off('exit', kill);
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        const t = setTimeout(kill, 3000);
-        await gone;
-        clearTimeout(t);
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    kind: 'mosquitto', host: m.host, port: m.port, tls: false, url: `mqtt://${m.host}:${m.port}`,
+    label: `mosquitto ${m.version} (spawned, pid ${m.pid})`,
+    stop: () => m.destroy(3000),
   };
 }
 

@@ -1,6 +1,7 @@
 // Made-up sensor readings for simulated boards: temperature and humidity drift like a room's
 // (a slow random walk pulled back towards a per-board base, plus a small day-like swing), and a
-// relay that only records its state.
+// relay that only records its state. Node boards and XS boards (xs-board.ts transpiles this file
+// into the engine) both use it, so it stays plain: no Node modules.
 import type { Sensors } from '../boards/app/sensor-app.ts';
 
 export class DriftingSensors implements Sensors {
@@ -39,14 +40,3 @@ export class DriftingSensors implements Sensors {
   }
 }
 
-/** A small seeded generator (mulberry32), so a fleet's boards differ but runs are repeatable. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -6,34 +6,28 @@
 import { XsBridge, ensureBundles, xsnapAvailable, BUNDLES } from './xs-bridge.ts'; // first: it loads @endo/init
 import * as fs from 'node:fs';
 import ts from 'typescript';
-import type { BoardEvents } from './sim-board.ts';
-import type { ClientOptions } from '../src/index.ts';
+import { boardClientOptions, type BoardOptions } from './sim-board.ts';
 
-const APP = new URL('../boards/app/sensor-app.ts', import.meta.url);
-
-/** sensor-app.ts as a script that leaves its exports in the XS global `__app`. */
-export function appScript(): string {
-  const src = fs.readFileSync(APP, 'utf8');
-  const out = ts.transpileModule(src, {
+/** A TypeScript module of this repository as a script that leaves its exports in the XS global `name`. */
+function moduleScript(url: URL, name: string): string {
+  const file = url.pathname.slice(url.pathname.lastIndexOf('/') + 1);
+  const out = ts.transpileModule(fs.readFileSync(url, 'utf8'), {
     compilerOptions: { target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.CommonJS, removeComments: true },
-    fileName: 'sensor-app.ts',
+    fileName: file,
     reportDiagnostics: true,
   });
-  if (out.diagnostics?.length) throw new Error(`transpiling sensor-app.ts: ${ts.flattenDiagnosticMessageText(out.diagnostics[0].messageText, '\n')}`);
-  return `(function () {\nvar exports = {}, module = { exports: exports };\n${out.outputText}\n;globalThis.__app = module.exports;\n})();\n`;
+  if (out.diagnostics?.length) throw new Error(`transpiling ${file}: ${ts.flattenDiagnosticMessageText(out.diagnostics[0].messageText, '\n')}`);
+  return `(function () {\nvar exports = {}, module = { exports: exports };\n${out.outputText}\n;globalThis.${name} = module.exports;\n})();\n`;
 }
 
-export interface XsBoardOptions {
-  id: string;
-  /** Must be a loopback address: the bridge connects nowhere else. */
-  host: string;
-  port: number;
-  interval: number;
-  qos: number;
-  client: Partial<ClientOptions>;
-  clean?: boolean;
-  events?: BoardEvents;
+/** The example app (`__app`) and the made-up sensors Node boards use too (`__sensors`). */
+export function appScript(): string {
+  return moduleScript(new URL('../boards/app/sensor-app.ts', import.meta.url), '__app')
+    + moduleScript(new URL('./sim-sensors.ts', import.meta.url), '__sensors');
 }
+
+/** `host` must be a loopback address: the bridge connects nowhere else. */
+export type XsBoardOptions = BoardOptions;
 
 interface Counters { sent: number; refused: number; commands: number; connects: number; queued: number; used: number; state: number }
 
@@ -53,7 +47,7 @@ export class XsBoard {
     if (!fs.existsSync(BUNDLES.moddable)) note('dist/mcu-mqtt.moddable.js missing: building it (npx rollup -c, as npm run build does)...');
     ensureBundles();
     const bridge = await XsBridge.start({ flavor: 'moddable', stdout: 'ignore' });
-    note(`XS engine (xsnap worker) up with dist/mcu-mqtt.moddable.js and boards/app/sensor-app.ts in ${Date.now() - t} ms`);
+    note(`XS engine (xsnap worker) up with dist/mcu-mqtt.moddable.js, boards/app/sensor-app.ts and host-sim/sim-sensors.ts in ${Date.now() - t} ms`);
     const b = new XsBoard(bridge, o);
     try {
       await bridge.run(appScript());
@@ -67,20 +61,13 @@ export class XsBoard {
   async start(): Promise<void> {
     const o = this.o;
     this.hook();
-    const opts = { ...o.client, host: o.host, port: o.port, clientId: o.id, clean: o.clean !== false };
     await this.bridge.run(`
 (function () {
   var M = __mq, A = __app, id = ${JSON.stringify(o.id)};
-  var opts = ${JSON.stringify(opts)};
+  var opts = ${JSON.stringify(boardClientOptions(o))};
   opts.will = A.sensorWill(id);
   var c = new M.MqttClient(new M.TcpTransport(), M.moddableClock, opts);
-  // Made-up readings, drifting like a room's.
-  var t = 19 + Math.random() * 5, h = 35 + Math.random() * 20, t0 = t, h0 = h;
-  var sensors = {
-    temperature: function () { t += (Math.random() - 0.5) * 0.2 + (t0 - t) * 0.1; return Math.round(t * 100) / 100; },
-    humidity: function () { h += (Math.random() - 0.5) * 0.6 + (h0 - h) * 0.05; return Math.round(h * 100) / 100; },
-    relay: function (on) {}
-  };
+  var sensors = new __sensors.DriftingSensors();
   function counters() {
     var s = app.stats;
     return { sent: s.sent, refused: s.refused, commands: s.commands, connects: s.connects, queued: c.queued, used: c.outbox.used(), state: c.state };

@@ -35,12 +35,14 @@ import { fileURLToPath } from 'node:url';
 import tmp from 'tmp';
 import { xsnap, type XSnap } from '@agoric/xsnap';
 import { rollup } from 'rollup';
+import { xsnapAvailable } from './xsnap-bin.ts';
+
+export { xsnapAvailable };
 
 export type Flavor = 'moddable' | 'espruino';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const PRELUDE = fileURLToPath(new URL('./xs-prelude.js', import.meta.url));
-const XSNAP_BIN = fileURLToPath(new URL(`../node_modules/@agoric/xsnap/xsnap-native/xsnap/build/bin/${os.type() === 'Darwin' ? 'mac' : 'lin'}/release/xsnap-worker`, import.meta.url));
 
 export const BUNDLES: Record<Flavor, string> = {
   moddable: `${ROOT}dist/mcu-mqtt.moddable.js`,
@@ -111,10 +113,6 @@ const EMPTY = new Uint8Array(0);
 const isLoopback = (a: string | undefined | null): a is string => !!a && (net.isIPv4(a) ? a.startsWith('127.') : a === '::1');
 
 /** Fails with the fix when the xsnap worker binary was not built (npm ran no install script). */
-export function xsnapAvailable(): { ok: boolean; why: string } {
-  if (fs.existsSync(XSNAP_BIN)) return { ok: true, why: '' };
-  return { ok: false, why: `xsnap worker not built (${XSNAP_BIN} missing): run \`npm rebuild @agoric/xsnap\` (needs make and a C compiler, ~30 s)` };
-}
 
 /** Newest modification time of the files a bundle is built from. */
 function newestSource(): number {

@@ -21,6 +21,7 @@ import {
   BROKER_BOUND, encodeWithOurs, feed, firstDiff, hex, mqttGenerate, mqttParse, referenceFrames, typeOf,
 } from './helpers/oracle.ts';
 import type { FeedOptions, GenPacket, Payload, QoS, RefItem, Result } from './helpers/oracle.ts';
+import { Rng } from '../host-sim/rng.ts';
 
 const SEED = process.env.FUZZ_SEED !== undefined && process.env.FUZZ_SEED !== ''
   ? Number(process.env.FUZZ_SEED) >>> 0
@@ -33,49 +34,12 @@ const N_MUTATED = Number(process.env.FUZZ_MUTATED ?? 100_000);
 // ---------------------------------------------------------------------------------------------
 // PRNG
 
-/** mulberry32: small, fast, good enough for fuzzing. Returns floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Seed for sub-stream `k` of part `part`, so every case replays on its own. */
 function subSeed(part: number, k: number): number {
   let h = (SEED ^ Math.imul(part + 1, 0x85ebca6b)) >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d) ^ Math.imul(k + 1, 0x9e3779b1);
   h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
   return (h ^ (h >>> 16)) >>> 0;
-}
-
-class Rng {
-  readonly f: () => number;
-  constructor(seed: number) {
-    this.f = mulberry32(seed);
-  }
-  /** Integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.f() * n);
-  }
-  /** Integer in [a, b]. */
-  range(a: number, b: number): number {
-    return a + this.int(b - a + 1);
-  }
-  chance(p: number): boolean {
-    return this.f() < p;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.int(a.length)];
-  }
-  bytes(n: number): Uint8Array {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ import { MqttClient, utf8Decode } from '../src/index.ts';
 import type { ClientOptions, MqttError, PacketView, RxSink, Transport, TransportEvents } from '../src/index.ts';
 import { NodeTransport, nodeClock } from '../host-sim/node-transport.ts';
 import { FaultProxy, type CutInfo } from '../host-sim/fault-proxy.ts';
+import { tapRx } from '../host-sim/rx-tap.ts';
 import {
-  MOSQUITTO, startMosquitto, mqttPeer, waitFor, within, uid, seqProblems, type Broker, type Peer,
+  MOSQUITTO, startMosquitto, mqttPeer, waitFor, within, uid, seqProblems, Framer, type Broker, type Peer,
 } from './helpers/brokers.ts';
 
 /** NodeTransport recording each connection's bytes both ways and the size of each received chunk. */
@@ -21,21 +22,10 @@ class RecTransport implements Transport {
   open(host: string, port: number, rx: RxSink, ev: TransportEvents): void {
     const rec = { out: [] as Buffer[], in: [] as Buffer[], rxChunks: [] as number[] };
     this.conns.push(rec);
-    const sink: RxSink = {
-      get buf() { return rx.buf; },
-      get w() { return rx.w; },
-      space: () => rx.space(),
-      commit: (n) => rx.commit(n),
-      write(src, off, end) {
-        const n = rx.write(src, off, end);
-        if (n > 0) {
-          rec.in.push(Buffer.from(src.subarray(off, off + n)));
-          rec.rxChunks.push(n);
-        }
-        return n;
-      },
-    };
-    this.inner.open(host, port, sink, ev);
+    this.inner.open(host, port, tapRx(rx, (b, off, end) => {
+      rec.in.push(Buffer.from(b.subarray(off, end)));
+      rec.rxChunks.push(end - off);
+    }), ev);
   }
 
   write(b: Uint8Array, off: number, len: number): number {
@@ -50,19 +40,8 @@ class RecTransport implements Transport {
 /** Offsets where MQTT packets end in a byte stream (fixed header + remaining length). */
 function boundaries(b: Buffer): Set<number> {
   const out = new Set<number>([0]);
-  let p = 0;
-  while (p + 2 <= b.length) {
-    let rem = 0, mul = 1, i = p + 1, d: number;
-    do {
-      if (i >= b.length) return out;
-      d = b[i++];
-      rem += (d & 127) * mul;
-      mul *= 128;
-    } while (d & 128);
-    if (i + rem > b.length) break;
-    p = i + rem;
-    out.add(p);
-  }
+  let at = 0;
+  for (const p of new Framer().push(b)) out.add((at += p.bytes.length));
   return out;
 }
 
@@ -355,6 +334,26 @@ scenario('inbound QoS 2 ids beyond the table (broker sends PUBLISHes ahead of PU
   assert.ok(full >= 1, 'the table did overflow');
   assert.ok(me.connects.slice(1).every((sp) => sp), 'session present on each reconnect');
   assert.is(seqProblems(me.on(`${pre}/2`), n), '', 'exactly once, in order');
+});
+
+scenario('outage: open connections cut, new ones refused until it ends; packets counted by type both ways', 15000, async (w) => {
+  const me = ours(w);
+  await me.connect();
+  const pre = uid('out');
+  await me.sub(`${pre}/#`, 1);
+  for (let i = 0; i < 5; i++) assert.is(me.c.publish(`${pre}/t`, String(i), 1, false), 0);
+  await waitFor(() => me.on(`${pre}/t`).length >= 5 && me.c.queued === 0, 5000, 'loopback messages');
+  const { up, down } = w.proxy.packets;
+  // CONNECT, SUBSCRIBE, 5 PUBLISH and 5 PUBACK (for the broker's copies) up; CONNACK, SUBACK, 5 PUBACK, 5 PUBLISH down.
+  assert.equal([up[1], up[8], up[3], up[4]], [1, 1, 5, 5], 'client -> broker by type');
+  assert.equal([down[2], down[9], down[4], down[3]], [1, 1, 5, 5], 'broker -> client by type');
+  assert.is(w.proxy.setOutage(true), 1, 'the one open connection cut');
+  await waitFor(() => w.proxy.stats.refused >= 2, 5000, 'reconnect attempts refused');
+  assert.is(me.connects.length, 1, 'no connection during the outage');
+  w.proxy.setOutage(false);
+  await waitFor(() => me.connects.length >= 2, 5000, 'reconnect after the outage');
+  assert.is(me.connects[1], true, 'session present');
+  assert.is(up[1], 2, 'a second CONNECT');
 });
 
 const STALLS = [

@@ -12,24 +12,13 @@ import {
 } from '../src/index.ts';
 import type { ClientOptions, MqttError, Transport, TransportEvents, RxSink, Clock } from '../src/index.ts';
 import { Outbox, S_DONE, S_NEW, S_SENT, S_REL, HDR } from '../src/outbox.ts';
+import { rng } from '../host-sim/rng.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
 /** A decoded packet as mqtt-packet's parser emits it. */
 type Pkt = Record<string, any>;
-
-/** Seeded PRNG (mulberry32): uniform [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Parses a byte stream with mqtt-packet; throws on a parse error. Keeps partial packets. */
 class Oracle {

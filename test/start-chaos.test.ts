@@ -4,20 +4,13 @@
 // drains and every command is answered.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
+import { runStart } from './helpers/start-run.ts';
 
 test('npm start -- --chaos: outbox fills offline and drains after the reconnect; queued commands answered', async () => {
   const id = `c-${process.pid}`;
   const dev = `devices/${id}`;
-  const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', 'host-sim/start.ts', '--chaos', '--duration', '12', '--id', id], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    c.stdout.on('data', (d) => (out += d));
-    c.stderr.on('data', (d) => (out += d));
-    const t = setTimeout(() => { c.kill('SIGKILL'); reject(new Error(`--chaos run did not exit within 40 s\n${out}`)); }, 40_000);
-    c.on('close', (code) => { clearTimeout(t); resolve({ code, out }); });
-  });
-  const { out } = r;
+  const r = await runStart(['--chaos', '--duration', '12', '--id', id], 40_000);
+  const out = r.all;
   assert.is(r.code, 0, out);
   const at = (re: RegExp) => {
     const m = out.match(new RegExp(`^\\s*(\\d+\\.\\d+)s .*${re.source}`, 'm'));

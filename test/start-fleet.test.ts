@@ -3,24 +3,17 @@
 // and is acknowledged, the monitor (MQTT.js) receives it, pings get pongs, memory is reported.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import { mosquittoBin } from '../host-sim/sim-broker.ts';
+import { runStart } from './helpers/start-run.ts';
+import { findMosquitto } from '../host-sim/mosquitto.ts';
 
 const N = 200;
 
 test(`npm start -- --boards ${N}: all connect, telemetry flows, memory per board is reported`, async () => {
-  const broker = mosquittoBin() ? ['--broker', 'mosquitto'] : [];
+  const broker = findMosquitto().bin ? ['--broker', 'mosquitto'] : [];
   if (!broker.length) console.log('note: mosquitto not found, the fleet runs against the embedded Aedes');
-  const args = ['--import', 'tsx', 'host-sim/start.ts', '--boards', String(N), '--interval', '1s', '--duration', '4', '--ramp', '1000', ...broker];
-  const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-    const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    c.stdout.on('data', (d) => (out += d));
-    c.stderr.on('data', (d) => (out += d));
-    const t = setTimeout(() => { c.kill('SIGKILL'); reject(new Error(`fleet run did not exit within 40 s\n${out}`)); }, 40_000);
-    c.on('close', (code) => { clearTimeout(t); resolve({ code, out }); });
-  });
-  const { out } = r;
+  const args = ['--boards', String(N), '--interval', '1s', '--duration', '4', '--ramp', '1000', ...broker];
+  const r = await runStart(args, 40_000);
+  const out = r.all;
   assert.is(r.code, 0, out);
   assert.ok(!out.includes('\r'), 'plain lines when stdout is not a terminal');
   const f = out.match(/^fleet: boards (\d+), connected (\d+), ever connected (\d+), all connected after ([\d.]+) s, reconnects (\d+)$/m);

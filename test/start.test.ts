@@ -4,37 +4,11 @@
 // pieces it is made of (the wire counter against mqtt-packet, the argument parser).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
 import { generate } from 'mqtt-packet';
 import { WireCounter } from '../host-sim/wire-counter.ts';
 import { parseArgs, parseInterval } from '../host-sim/start-args.ts';
-import * as os from 'node:os';
-
-/** As xs-bridge.ts checks it (that module is not imported here: it loads SES into the process). */
-function xsnapAvailable(): { ok: boolean; why: string } {
-  const bin = new URL(`../node_modules/@agoric/xsnap/xsnap-native/xsnap/build/bin/${os.type() === 'Darwin' ? 'mac' : 'lin'}/release/xsnap-worker`, import.meta.url);
-  return fs.existsSync(bin) ? { ok: true, why: '' } : { ok: false, why: 'xsnap worker not built (npm rebuild @agoric/xsnap)' };
-}
-
-/** Runs host-sim/start.ts; resolves with its output once it exits by itself (or fails after ms). */
-function start(args: string[], ms: number): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', 'host-sim/start.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d) => (out += d));
-    c.stderr.on('data', (d) => (err += d));
-    const t = setTimeout(() => {
-      c.kill('SIGKILL');
-      reject(new Error(`npm start ${args.join(' ')} did not exit within ${ms} ms\n${out}\n${err}`));
-    }, ms);
-    c.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, out, err });
-    });
-  });
-}
+import { xsnapAvailable } from '../host-sim/xsnap-bin.ts';
+import { runStart as start } from './helpers/start-run.ts';
 
 /** Lines of one actor and direction on one topic: [time, payload]. */
 function events(out: string, actor: string, dir: string, topic: string): [number, string][] {

@@ -3,10 +3,10 @@
 // through the same mosquitto. A benchmark, not a test (test/run.js skips test/bench/).
 //
 // Arrangement:
-// - The runner (this file without arguments) starts its own mosquitto on a free loopback port from
-//   a config file in a temp dir: `listener PORT 127.0.0.1`, `allow_anonymous true`,
-//   `max_inflight_messages 0` and `max_queued_messages 0` (no limits: the broker forwards as fast
-//   as it can, QoS 2 included), `persistence false`. It is killed (by its pid) at the end.
+// - The runner (this file without arguments) starts its own mosquitto (host-sim/mosquitto.ts) on a
+//   free loopback port from a config file in a temp dir: `listener PORT 127.0.0.1`,
+//   `allow_anonymous true`, `max_inflight_messages 0` and `max_queued_messages 0` (no limits: the
+//   broker forwards as fast as it can, QoS 2 included), `persistence false`. It is stopped at the end.
 // - Each library runs in its own child process (`node --import tsx test/bench/e2e.ts <lib> <port>
 //   <timeoutMs>`), one at a time, so peak RSS (process.resourceUsage().maxRSS) is that library's
 //   alone; a child loads only its own library (dynamic import). Three children per library, in
@@ -44,11 +44,8 @@
 //  "rssMB":{"ours":…,"mqttjs":…,"mqttjsWindowed":…},"cpuUsPerMsg":{"qos0":{…},…},"brokerCpuPct":{…}}
 // (median msgs/s, rounded; rssMB the largest peak RSS of the library's child processes). About
 // two minutes in all here; each QoS run gives up after 40 s (received counts are then reported).
-import { spawn, execSync, type ChildProcess } from 'node:child_process';
-import * as net from 'node:net';
+import { spawn, execSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 
@@ -59,7 +56,7 @@ const ORDER: Lib[] = ['ours', 'mqttjs', 'mqttjsWindowed', 'mqttjsWindowed', 'mqt
 const SLICE = 1000;
 const WINDOW = 1000;
 const HOST = '127.0.0.1';
-const MOSQUITTO = process.env.MOSQUITTO || '/usr/sbin/mosquitto';
+const MOSQUITTO = process.env.MOSQUITTO || undefined;
 
 type Lib = 'ours' | 'mqttjs' | 'mqttjsWindowed';
 
@@ -324,57 +321,6 @@ async function child(lib: Lib, port: number, timeoutMs: number): Promise<void> {
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const self = fileURLToPath(import.meta.url);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startMosquitto(): Promise<{ proc: ChildProcess; port: number; dir: string; log: () => string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcu-mqtt-e2e-'));
-  const port = await freePort();
-  const conf = path.join(dir, 'mosquitto.conf');
-  fs.writeFileSync(conf, [
-    `listener ${port} ${HOST}`,
-    'allow_anonymous true',
-    'max_inflight_messages 0',
-    'max_queued_messages 0',
-    'persistence false',
-    'log_dest stderr',
-    'log_type error',
-    'log_type warning',
-    '',
-  ].join('\n'));
-  const proc = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  proc.stderr!.on('data', (d) => (log += d));
-  const ok = await new Promise<boolean>((resolve) => {
-    const end = Date.now() + 5000;
-    const tryOnce = (): void => {
-      const s = net.connect(port, HOST, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => {
-        s.destroy();
-        if (Date.now() > end || proc.exitCode !== null) resolve(false);
-        else setTimeout(tryOnce, 50);
-      });
-    };
-    tryOnce();
-  });
-  if (!ok) {
-    proc.kill('SIGKILL');
-    throw new Error(`mosquitto did not start on port ${port}: ${log}`);
-  }
-  return { proc, port, dir, log: () => log };
-}
-
 let brokerPid = 0;
 let clkTck = '100';
 try {
@@ -411,7 +357,9 @@ function runChild(lib: Lib, port: number): Promise<ChildResult> {
 
 async function runner(): Promise<void> {
   const t0 = performance.now();
-  const m = await startMosquitto();
+  // Imported here, so a child loads nothing it does not measure.
+  const { Mosquitto } = await import('../../host-sim/mosquitto.ts');
+  const m = await Mosquitto.start({ bin: MOSQUITTO, config: ['max_inflight_messages 0', 'max_queued_messages 0'], tag: 'e2e' });
   const results: Record<Lib, ChildResult[]> = { ours: [], mqttjs: [], mqttjsWindowed: [] };
   try {
     console.log(`e2e bench: ${COUNT.toLocaleString('en-US')} messages x ${PAYLOAD} B per QoS, one publisher + one subscriber ` +
@@ -419,7 +367,7 @@ async function runner(): Promise<void> {
     console.log(`ours: MqttClient + NodeTransport, outboxSize 4 MiB, maxInflight ${WINDOW}, maxInboundQos2 4096 (desktop sizes); ` +
       `mqttjs: MQTT.js ${(await import('mqtt')).MQTTJS_VERSION ?? '5'}, publish() in a plain loop; mqttjsWindowed: at most ${WINDOW} unacknowledged`);
     for (const lib of ORDER) {
-      brokerPid = m.proc.pid!;
+      brokerPid = m.pid;
       const r = await runChild(lib, m.port);
       results[lib].push(r);
       console.log(`  ${lib.padEnd(6)} #${results[lib].length}: peak RSS ${r.rssMB.toFixed(1)} MB`);
@@ -431,10 +379,7 @@ async function runner(): Promise<void> {
       }
     }
   } finally {
-    m.proc.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 100));
-    if (m.proc.exitCode === null) m.proc.kill('SIGKILL');
-    fs.rmSync(m.dir, { recursive: true, force: true });
+    await m.destroy(1000);
   }
   const median = (a: number[]) => {
     const s = [...a].sort((x, y) => x - y);

@@ -5,9 +5,8 @@
 // Test-only code: allocates freely.
 import * as net from 'node:net';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { connectAsync, type MqttClient as MqttJsClient, type IClientOptions } from 'mqtt';
 import { Aedes, type AedesOptions } from 'aedes';
 import type { Test } from 'uvu';
@@ -16,6 +15,9 @@ import type {
   ClientOptions, MqttError, PacketView, Transport, TransportEvents, RxSink,
 } from '../../src/index.ts';
 import { NodeTransport, nodeClock } from '../../host-sim/node-transport.ts';
+import { Mosquitto, findMosquitto, freePort, killAllMosquitto } from '../../host-sim/mosquitto.ts';
+import { tapRx } from '../../host-sim/rx-tap.ts';
+import { FaultProxy } from '../../host-sim/fault-proxy.ts';
 
 export const HOST = '127.0.0.1';
 
@@ -46,34 +48,7 @@ export function uid(prefix: string): string {
   return `${prefix}-${process.pid.toString(36)}-${Date.now().toString(36)}-${(uniq++).toString(36)}`;
 }
 
-/** A loopback port that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves once a TCP connection to port succeeds (then closes it). */
-async function waitPort(port: number, ms: number, alive: () => string | null): Promise<void> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect({ host: HOST, port });
-      s.once('connect', () => { s.destroy(); r(true); });
-      s.once('error', () => { s.destroy(); r(false); });
-    });
-    if (ok) return;
-    const dead = alive();
-    if (dead) throw new Error(dead);
-    if (Date.now() > end) throw new Error(`port ${port} did not accept within ${ms} ms`);
-    await sleep(20);
-  }
-}
+export { freePort };
 
 // ---------------------------------------------------------------- brokers
 
@@ -102,151 +77,61 @@ export interface MosquittoOptions {
   persistence?: boolean;
 }
 
-const MOSQ_CANDIDATES = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/bin/mosquitto', '/opt/homebrew/sbin/mosquitto'];
-
-function findMosquitto(): { bin: string | null; why: string } {
-  const env = process.env.MOSQUITTO_BIN;
-  if (env !== undefined) return fs.existsSync(env) ? { bin: env, why: '' } : { bin: null, why: `MOSQUITTO_BIN=${env} does not exist` };
-  for (const c of MOSQ_CANDIDATES) if (fs.existsSync(c)) return { bin: c, why: '' };
-  const w = spawnSync('sh', ['-c', 'command -v mosquitto'], { encoding: 'utf8' });
-  const p = w.status === 0 ? w.stdout.trim() : '';
-  return p ? { bin: p, why: '' } : { bin: null, why: 'mosquitto binary not found (install mosquitto or set MOSQUITTO_BIN)' };
-}
-
 export const MOSQUITTO = findMosquitto();
 
-const running = new Set<ChildProcess>();
-function killAll(): void {
-  for (const c of running) {
-    try { c.kill('SIGCONT'); c.kill('SIGKILL'); } catch { /* gone */ }
-  }
-}
-// A test file that crashes or is interrupted must not leave a broker behind.
-process.on('exit', killAll);
+// A test file that is interrupted must not leave a broker behind (host-sim/mosquitto.ts kills
+// them on exit; a detached watchdog when the process dies without one).
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
-    killAll();
+    killAllMosquitto();
     process.kill(process.pid, sig);
   });
 }
 
-/**
- * Kills `pid` (and removes its temp dir) once this process is gone, whatever way it went (SIGKILL
- * from the runner's timeout, a blocked event loop): a detached shell polls both and exits with
- * the broker.
- */
-function watchdog(pid: number, dir: string): void {
-  const w = spawn('sh', ['-c',
-    `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${pid} 2>/dev/null; do sleep 0.5; done; `
-    + `kill -CONT ${pid} 2>/dev/null; kill -KILL ${pid} 2>/dev/null; sleep 0.2; rm -rf "$0"`, dir,
-  ], { stdio: 'ignore', detached: true });
-  w.unref();
-}
-
-/**
- * Starts mosquitto on a free loopback port with its own config in a temp dir. The port can be
- * taken by someone else between probing and binding: then mosquitto exits and a new port is tried.
- */
-export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Broker> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startMosquittoOnce(opts);
-    } catch (e) {
-      if (attempt >= 3 || !MOSQUITTO.bin) throw e;
-    }
+/** The users' password file, written with mosquitto_passwd (next to the binary, or on the PATH). */
+function passwordFile(bin: string, dir: string, users: Record<string, string>): string {
+  const pw = path.join(dir, 'passwd');
+  let first = true;
+  for (const [u, p] of Object.entries(users)) {
+    const r = spawnSync(path.join(path.dirname(bin), '..', 'bin', 'mosquitto_passwd'), ['-b', ...(first ? ['-c'] : []), pw, u, p], { encoding: 'utf8' });
+    const r2 = r.error ? spawnSync('mosquitto_passwd', ['-b', ...(first ? ['-c'] : []), pw, u, p], { encoding: 'utf8' }) : r;
+    if (r2.status !== 0) throw new Error(`mosquitto_passwd failed: ${r2.error?.message || r2.stderr}`);
+    first = false;
   }
+  return pw;
 }
 
-async function startMosquittoOnce(opts: MosquittoOptions): Promise<Broker> {
+/** mosquitto on a free loopback port with its own config (host-sim/mosquitto.ts), logging connections. */
+export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Broker> {
   const bin = MOSQUITTO.bin;
   if (!bin) throw new Error(MOSQUITTO.why);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcu-mqtt-mosq-'));
-  const port = await freePort();
-  const conf = [
-    `listener ${port} ${HOST}`,
-    `allow_anonymous ${opts.users && !opts.anonymous ? 'false' : 'true'}`,
-    `persistence ${opts.persistence ? 'true' : 'false'}`,
-    'log_dest stderr',
-    'log_type error', 'log_type warning', 'log_type notice', 'log_type information',
-    'connection_messages true',
-    'log_timestamp false',
-  ];
-  if (opts.persistence) conf.push(`persistence_location ${dir}/`);
-  // As root, mosquitto drops to user "mosquitto", who cannot read this private temp dir.
-  if (process.getuid && process.getuid() === 0) conf.push('user root');
-  if (opts.users) {
-    const pw = path.join(dir, 'passwd');
-    let first = true;
-    for (const [u, p] of Object.entries(opts.users)) {
-      const r = spawnSync(path.join(path.dirname(bin), '..', 'bin', 'mosquitto_passwd'), ['-b', ...(first ? ['-c'] : []), pw, u, p], { encoding: 'utf8' });
-      const r2 = r.error ? spawnSync('mosquitto_passwd', ['-b', ...(first ? ['-c'] : []), pw, u, p], { encoding: 'utf8' }) : r;
-      if (r2.status !== 0) throw new Error(`mosquitto_passwd failed: ${r2.error?.message || r2.stderr}`);
-      first = false;
-    }
-    conf.push(`password_file ${pw}`);
-  }
-  if (opts.acl !== undefined) {
-    const acl = path.join(dir, 'acl');
-    fs.writeFileSync(acl, opts.acl);
-    conf.push(`acl_file ${acl}`);
-  }
-  const cf = path.join(dir, 'mosquitto.conf');
-  fs.writeFileSync(cf, conf.join('\n') + '\n');
-
-  const child = spawn(bin, ['-c', cf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  if (child.pid) watchdog(child.pid, dir);
-  const log: string[] = [];
   const goneCount = new Map<string, number>();
-  let exited: string | null = null;
-  let partial = '';
-  const onData = (d: Buffer) => {
-    partial += d.toString();
-    const lines = partial.split('\n');
-    partial = lines.pop()!;
-    for (const line of lines) {
-      log.push(line);
+  const m = await Mosquitto.start({
+    bin, verbose: true, persistence: opts.persistence, anonymous: !opts.users || !!opts.anonymous,
+    config: (dir) => {
+      const conf: string[] = [];
+      if (opts.users) conf.push(`password_file ${passwordFile(bin, dir, opts.users)}`);
+      if (opts.acl !== undefined) {
+        const acl = path.join(dir, 'acl');
+        fs.writeFileSync(acl, opts.acl);
+        conf.push(`acl_file ${acl}`);
+      }
+      return conf;
+    },
+    onLine: (line) => {
       // "Client X disconnected." / "Client X closed its connection." / "Client X has exceeded
       // timeout, disconnecting." / "Client X disconnected, not authorised." / socket errors.
-      const m = line.match(/Client (\S+) (?:disconnected|closed its connection|has exceeded timeout)/)
+      const g = line.match(/Client (\S+) (?:disconnected|closed its connection|has exceeded timeout)/)
         || line.match(/Socket error on client (\S+), disconnecting/);
-      if (m) goneCount.set(m[1], (goneCount.get(m[1]) || 0) + 1);
-    }
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exit = new Promise<void>((r) => child.once('exit', (code, sig) => {
-    exited = `mosquitto exited (code ${code}, signal ${sig}): ${log.slice(-5).join(' | ')}`;
-    running.delete(child);
-    r();
-  }));
-  let frozen = false;
-  try {
-    // Bound and running (not merely: something accepts on this port).
-    await waitFor(() => exited || log.some((l) => /mosquitto version \S+ running/.test(l)), 5000, 'mosquitto to start');
-    if (exited) throw new Error(exited);
-    await waitPort(port, 5000, () => exited);
-  } catch (e) {
-    child.kill('SIGKILL');
-    await exit;
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw e;
-  }
-  return {
-    kind: 'mosquitto', host: HOST, port, log,
-    gone: (id) => goneCount.get(id) || 0,
-    freeze() { frozen = true; child.kill('SIGSTOP'); },
-    thaw() { frozen = false; child.kill('SIGCONT'); },
-    async stop() {
-      if (!exited) {
-        if (frozen) child.kill('SIGCONT');
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exit;
-        clearTimeout(t);
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (g) goneCount.set(g[1], (goneCount.get(g[1]) || 0) + 1);
     },
+  });
+  return {
+    kind: 'mosquitto', host: m.host, port: m.port, log: m.log,
+    gone: (id) => goneCount.get(id) || 0,
+    freeze: () => m.freeze(),
+    thaw: () => m.thaw(),
+    stop: () => m.destroy(3000),
   };
 }
 
@@ -254,8 +139,8 @@ export interface AedesStartOptions {
   authenticate?: AedesOptions['authenticate'];
   authorizeSubscribe?: AedesOptions['authorizeSubscribe'];
   /**
-   * Put a pausable TCP relay in front of the broker so freeze() can stop the path (Aedes runs in
-   * this process: it cannot be SIGSTOPped without stopping the test).
+   * Put the fault proxy (host-sim/fault-proxy.ts) in front of the broker so freeze() can stall the
+   * path (Aedes runs in this process: it cannot be SIGSTOPped without stopping the test).
    */
   freezable?: boolean;
 }
@@ -274,44 +159,21 @@ export async function startAedes(opts: AedesStartOptions = {}): Promise<Broker> 
     broker.handle(s);
   });
   await new Promise<void>((r) => server.listen(0, HOST, r));
-  let port = (server.address() as net.AddressInfo).port;
-
-  // The freezable path: client <-> relay <-> Aedes; freeze() pauses both directions.
-  let relay: net.Server | null = null;
-  let frozen = false;
-  const pairs = new Set<[net.Socket, net.Socket]>();
-  if (opts.freezable) {
-    const upstreamPort = port;
-    relay = net.createServer((down) => {
-      const up = net.connect({ host: HOST, port: upstreamPort });
-      const pair: [net.Socket, net.Socket] = [down, up];
-      pairs.add(pair);
-      if (frozen) { down.pause(); up.pause(); }
-      down.on('data', (d) => up.write(d));
-      up.on('data', (d) => down.write(d));
-      const end = () => { pairs.delete(pair); down.destroy(); up.destroy(); };
-      down.on('close', end); up.on('close', end);
-      down.on('end', end); up.on('end', end);
-      down.on('error', () => {}); up.on('error', () => {});
-    });
-    await new Promise<void>((r) => relay!.listen(0, HOST, r));
-    port = (relay.address() as net.AddressInfo).port;
-  }
+  const { port } = server.address() as net.AddressInfo;
+  // The freezable path: client <-> fault proxy <-> Aedes; freeze() stalls it both ways.
+  const proxy = opts.freezable ? await FaultProxy.create(0, HOST, port) : null;
   return {
-    kind: 'aedes', host: HOST, port, log: [],
+    kind: 'aedes', host: HOST, port: proxy ? proxy.port : port, log: [],
     gone: (id) => goneCount.get(id) || 0,
     freeze() {
-      if (!relay) throw new Error('startAedes({ freezable: true }) is needed for freeze()');
-      frozen = true;
-      for (const [d, u] of pairs) { d.pause(); u.pause(); }
+      if (!proxy) throw new Error('startAedes({ freezable: true }) is needed for freeze()');
+      proxy.freeze(true);
     },
     thaw() {
-      frozen = false;
-      for (const [d, u] of pairs) { d.resume(); u.resume(); }
+      proxy?.freeze(false);
     },
     async stop() {
-      for (const [d, u] of pairs) { d.destroy(); u.destroy(); }
-      if (relay) await new Promise<void>((r) => relay!.close(() => r()));
+      if (proxy) await proxy.close();
       for (const s of socks) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
       await new Promise<void>((r) => broker.close(() => r()));
@@ -437,20 +299,7 @@ export class TapTransport implements Transport {
     this.flushQueue();
     this.fin.reset();
     this.fout.reset();
-    const inPk = this.inPk;
-    const fin = this.fin;
-    const tap: RxSink = {
-      get buf() { return rx.buf; },
-      get w() { return rx.w; },
-      space: () => rx.space(),
-      commit: (n) => rx.commit(n),
-      write(src, off, end) {
-        const n = rx.write(src, off, end);
-        if (n > 0) inPk.push(...fin.push(src.subarray(off, off + n)));
-        return n;
-      },
-    };
-    this.inner.open(host, port, tap, ev);
+    this.inner.open(host, port, tapRx(rx, (b, off, end) => this.inPk.push(...this.fin.push(b.subarray(off, end)))), ev);
   }
 
   write(b: Uint8Array, off: number, len: number): number {

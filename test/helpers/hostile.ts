@@ -7,37 +7,9 @@ import {
   PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK,
 } from '../../src/index.ts';
 import { pk, rawPublish, varint, type Script, type Session } from '../../host-sim/fake-broker.ts';
+import { Rng } from '../../host-sim/rng.ts';
 
-/** mulberry32: small, fast, seedable. */
-export class Rng {
-  private a: number;
-  constructor(seed: number) {
-    this.a = seed >>> 0;
-  }
-  f(): number {
-    this.a = (this.a + 0x6d2b79f5) | 0;
-    let t = Math.imul(this.a ^ (this.a >>> 15), 1 | this.a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.f() * n);
-  }
-  range(a: number, b: number): number {
-    return a + this.int(b - a + 1);
-  }
-  chance(p: number): boolean {
-    return this.f() < p;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.int(a.length)];
-  }
-  bytes(n: number): Uint8Array {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) b[i] = this.int(256);
-    return b;
-  }
-}
+export { Rng };
 
 /** Seed of case k, so a run replays from its seed alone. */
 export function caseSeed(seed: number, k: number): number {

@@ -13,17 +13,14 @@
 // reconnects with its own store (a publish callback with an error is published again, counted as
 // `mqttjsRepublished`). Cuts: after each cut the next one comes after a random number of bytes
 // (both directions, both of our connections) in [1, cutMax]; the proxy's seed makes it replayable.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import * as net from 'node:net';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { connectAsync, type MqttClient as MqttJs } from 'mqtt';
 import { MqttClient } from '../../src/index.ts';
 import type { ClientOptions, PacketView, RxSink, Transport, TransportEvents } from '../../src/index.ts';
 import { Framer, type WirePacket } from './brokers.ts';
+import { tapRx } from '../../host-sim/rx-tap.ts';
 import { NodeTransport, nodeClock } from '../../host-sim/node-transport.ts';
 import { FaultProxy, type FaultStats } from '../../host-sim/fault-proxy.ts';
+import { Mosquitto } from '../../host-sim/mosquitto.ts';
 
 const HOST = '127.0.0.1';
 
@@ -53,89 +50,7 @@ export interface SoakResult {
   complete: boolean;
 }
 
-// ---------------------------------------------------------------- mosquitto, restartable
-
-class Mosquitto {
-  readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mcu-mqtt-soak-'));
-  child: ChildProcess | null = null;
-  log: string[] = [];
-  private exited: Promise<void> = Promise.resolve();
-
-  constructor(readonly bin: string, readonly port: number) {
-    const conf = [
-      `listener ${port} ${HOST}`,
-      'allow_anonymous true',
-      'persistence true',
-      `persistence_location ${this.dir}/`,
-      // Queue without limit for an offline persistent session (the default 1000 would drop).
-      'max_queued_messages 0',
-      'max_inflight_messages 20',
-      'log_dest stderr',
-      'log_type error', 'log_type warning', 'log_type notice',
-      'connection_messages false',
-    ];
-    if (process.getuid && process.getuid() === 0) conf.push('user root');
-    fs.writeFileSync(path.join(this.dir, 'mosquitto.conf'), conf.join('\n') + '\n');
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(this.bin, ['-c', path.join(this.dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.child = child;
-    live.add(child);
-    let gone = false;
-    this.exited = new Promise((r) => child.once('exit', () => { gone = true; live.delete(child); r(); }));
-    child.stderr!.on('data', (d: Buffer) => this.log.push(...d.toString().split('\n').filter(Boolean)));
-    // Kill it if this process dies without cleaning up (runner timeout, crash).
-    spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${child.pid} 2>/dev/null; do sleep 0.5; done; kill -KILL ${child.pid} 2>/dev/null`],
-      { stdio: 'ignore', detached: true }).unref();
-    const end = Date.now() + 5000;
-    for (;;) {
-      if (gone) throw new Error(`mosquitto exited: ${this.log.slice(-5).join(' | ')}`);
-      if (await canConnect(this.port)) return;
-      if (Date.now() > end) throw new Error('mosquitto did not start');
-      await sleep(20);
-    }
-  }
-
-  /** Clean shutdown: SIGTERM (mosquitto writes its persistence file), wait for the exit. */
-  async stop(): Promise<void> {
-    const c = this.child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    c.kill('SIGTERM');
-    const t = setTimeout(() => c.kill('SIGKILL'), 5000);
-    await this.exited;
-    clearTimeout(t);
-  }
-
-  async destroy(): Promise<void> {
-    await this.stop();
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-const live = new Set<ChildProcess>();
-process.on('exit', () => { for (const c of live) c.kill('SIGKILL'); });
-
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((r) => {
-    const s = net.connect({ host: HOST, port });
-    s.once('connect', () => { s.destroy(); r(true); });
-    s.once('error', () => { s.destroy(); r(false); });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // ---------------------------------------------------------------- a slim wire tap
 
@@ -153,19 +68,7 @@ class Q2Tap implements Transport {
   constructor(readonly topic: string) {}
   open(host: string, port: number, rx: RxSink, ev: TransportEvents): void {
     this.fr.reset();
-    const fr = this.fr;
-    const self = this;
-    this.inner.open(host, port, {
-      get buf() { return rx.buf; },
-      get w() { return rx.w; },
-      space: () => rx.space(),
-      commit: (n) => rx.commit(n),
-      write(src, off, end) {
-        const n = rx.write(src, off, end);
-        if (n > 0) for (const p of fr.push(src.subarray(off, off + n))) self.note(p);
-        return n;
-      },
-    }, ev);
+    this.inner.open(host, port, tapRx(rx, (b, off, end) => { for (const p of this.fr.push(b.subarray(off, end))) this.note(p); }), ev);
   }
   private note(p: WirePacket): void {
     const r = this.restarts;
@@ -266,7 +169,12 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     o1: `soak/${tag}/o2m/1`, o2: `soak/${tag}/o2m/2`,
     m1: `soak/${tag}/m2o/1`, m2: `soak/${tag}/m2o/2`,
   };
-  const broker = new Mosquitto(o.mosquitto, await freePort());
+  // Restartable: stop() and start() keep the port and the persistence file.
+  const broker = await Mosquitto.start({
+    bin: o.mosquitto, persistence: true, tag: 'soak',
+    // Queue without limit for an offline persistent session (the default 1000 would drop).
+    config: ['max_queued_messages 0', 'max_inflight_messages 20'],
+  });
   const closers: (() => Promise<unknown> | void)[] = [];
   const c = {
     o1: new Counter(o.count), o2: new Counter(o.count), m1: new Counter(o.count), m2: new Counter(o.count),
@@ -287,7 +195,6 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const tap = new Q2Tap(T.m2);
 
   try {
-    await broker.start();
     closers.push(() => broker.destroy());
     proxy = await FaultProxy.create(0, HOST, broker.port, o.seed);
     const px = proxy;
