@@ -100,6 +100,8 @@ export interface MosquittoOptions {
   /** acl_file contents. */
   acl?: string;
   persistence?: boolean;
+  /** More config lines (e.g. a plugin and its plugin_opt_ lines). */
+  extra?: string[];
   /** Make the listener TLS-only (PEM file paths). */
   tls?: MosquittoTls;
 }
@@ -182,6 +184,7 @@ async function startMosquittoOnce(opts: MosquittoOptions): Promise<Broker> {
     'connection_messages true',
     'log_timestamp false',
   ];
+  if (opts.extra) conf.push(...opts.extra);
   if (opts.tls) {
     const t = opts.tls;
     conf.push(`cafile ${t.cafile}`, `certfile ${t.certfile}`, `keyfile ${t.keyfile}`,
