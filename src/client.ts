@@ -181,9 +181,21 @@ export class MqttClient {
     const o = this.o;
     if (this.state !== OFFLINE || !this.ended) return ERR_STATE;
     if (!o.clientId && o.clean === false) return ERR_ARG;
+    // Bad options (client id too long for the transmit buffer, U+0000, keepalive...) fail here,
+    // by name, instead of failing every attempt forever. tx is idle while offline.
+    const n = this.encodeConnect();
+    if (n < 0) return n === -1 ? ERR_TX_FULL : n;
     this.ended = false;
     this.open();
     return 0;
+  }
+
+  private encodeConnect(): number {
+    const o = this.o;
+    return encodeConnect(this.tx, 0, {
+      clientId: o.clientId, clean: o.clean, keepalive: o.keepalive, username: o.username,
+      password: o.password, will: o.will,
+    });
   }
 
   /**
@@ -320,11 +332,7 @@ export class MqttClient {
 
   private opened(): void {
     if (this.state !== OPENING) return;
-    const o = this.o;
-    const n = encodeConnect(this.tx, 0, {
-      clientId: o.clientId, clean: o.clean, keepalive: o.keepalive, username: o.username,
-      password: o.password, will: o.will,
-    });
+    const n = this.encodeConnect();
     if (n < 0) return this.fail(n === -1 ? ERR_TX_FULL : n);
     this.txW = n;
     this.state = CONNACK_WAIT;
