@@ -5,7 +5,7 @@ import {
   CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGRESP, PINGREQ, DISCONNECT,
 } from './codec/constants.js';
 import { ERR_ARG, ERR_QOS, ERR_TOO_LARGE } from './codec/errors.js';
-import { encodeConnect, encodeAck, encodeEmpty, encodeSubscribe, encodeUnsubscribe, type Bytes, type Will } from './codec/encode.js';
+import { encodeConnect, encodeAck, encodeEmpty, encodeSubscribe, encodeUnsubscribe, varintSize, type Bytes, type Will } from './codec/encode.js';
 import { Decoder } from './codec/decoder.js';
 import { PacketView } from './codec/packet-view.js';
 import { utf8Length, TOPIC_FILTER } from './codec/utf8.js';
@@ -233,8 +233,10 @@ export class MqttClient {
    * before connect(), messages wait in the outbox. Allocates nothing.
    */
   publish(topic: string, payload: Bytes, qos?: number, retain?: boolean): number {
-    const q = qos || 0;
-    if (!q && this.state !== CONNECTED && this.o.queueQos0 === false) return ERR_OFFLINE;
+    // JavaScript apps can pass anything: NaN is not QoS 0, an ArrayBuffer is not bytes.
+    const q = qos == null ? 0 : qos;
+    if (typeof topic !== 'string' || !(typeof payload === 'string' || payload instanceof Uint8Array)) return ERR_ARG;
+    if (q === 0 && this.state !== CONNECTED && this.o.queueQos0 === false) return ERR_OFFLINE;
     const r = this.outbox.push(topic, payload, q, !!retain);
     if (r === ERR_OUTBOX_FULL) this.drain = true;
     if (r) return r;
@@ -251,15 +253,26 @@ export class MqttClient {
     filters: string | string[], qos?: number | number[], handler?: MessageHandler | null,
     done?: ((codes: number[]) => void) | null,
   ): number {
-    const fs = typeof filters === 'string' ? [filters] : filters;
+    const fs = typeof filters === 'string' ? [filters] : filters instanceof Array ? filters : [];
     const n = fs.length;
     if (!n) return ERR_ARG;
+    let rem = 2;
     for (let k = 0; k < n; k++) {
+      // The same filter twice would take two slots: each message delivered twice.
+      if (typeof fs[k] !== 'string' || fs.indexOf(fs[k]) < k) return ERR_ARG;
       const e = utf8Length(fs[k], TOPIC_FILTER);
       if (e < 0) return e;
       const q = typeof qos === 'number' ? qos : qos ? qos[k] : 0;
       if (!(q === 0 || q === 1 || q === 2)) return ERR_QOS;
+      rem += 3 + e;
     }
+    // After a reconnect without a session every subscription goes again in one SUBSCRIBE: one
+    // that can never fit the transmit buffer would fail every connection forever.
+    for (let i = 0; i < this.ss.length; i++) {
+      const f = this.sf[i];
+      if (this.ss[i] !== SUB_FREE && f !== null && fs.indexOf(f) < 0) rem += 3 + utf8Length(f, TOPIC_FILTER);
+    }
+    if (1 + varintSize(rem) + rem > this.tx.length) return ERR_TX_FULL;
     const op = this.freeOp();
     // Slots: the one already holding the same filter (a new SUBSCRIBE replaces it), else a free one.
     const slots: number[] = [];
@@ -290,9 +303,10 @@ export class MqttClient {
    * once; `done` runs on UNSUBACK. Allocates.
    */
   unsubscribe(filters: string | string[], done?: (() => void) | null): number {
-    const fs = typeof filters === 'string' ? [filters] : filters;
+    const fs = typeof filters === 'string' ? [filters] : filters instanceof Array ? filters : [];
     if (!fs.length) return ERR_ARG;
     for (let k = 0; k < fs.length; k++) {
+      if (typeof fs[k] !== 'string') return ERR_ARG;
       const e = utf8Length(fs[k], TOPIC_FILTER);
       if (e < 0) return e;
     }
