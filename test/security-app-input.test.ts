@@ -41,6 +41,7 @@ const BAD: Call[] = [
   ['publish QoS "1"', (c) => c.publish('ok/t', 'p', '1' as unknown as number), ERR_QOS],
   ['publish payload larger than the outbox', (c) => c.publish('ok/t', new Uint8Array(OUTBOX), 1), ERR_TOO_LONG],
   ['publish payload an ArrayBuffer', (c) => c.publish('ok/t', new ArrayBuffer(4) as unknown as Uint8Array, 0), ERR_ARG],
+  ['publish payload a number (hung the client before the fix)', (c) => c.publish('ok/t', 5 as unknown as string, 1), ERR_ARG],
   ['publish payload undefined', (c) => c.publish('ok/t', undefined as unknown as string, 0), ERR_ARG],
   ['publish topic undefined', (c) => c.publish(undefined as unknown as string, 'p', 0), ERR_ARG],
   ['subscribe a/b#', (c) => c.subscribe('ok/b#', 0), ERR_TOPIC],
