@@ -5,7 +5,7 @@ import {
   CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGRESP, PINGREQ, DISCONNECT,
 } from './codec/constants.js';
 import { ERR_ARG, ERR_QOS, ERR_TOO_LARGE, ERR_NO_SPACE } from './codec/errors.js';
-import { encodeConnect, encodeAck, encodeEmpty, encodeSubscribe, encodeUnsubscribe, type Bytes, type Will } from './codec/encode.js';
+import { encodeConnect, encodeAck, encodeEmpty, encodeSubscribe, encodeUnsubscribe, varintSize, type Bytes, type Will } from './codec/encode.js';
 import { Decoder } from './codec/decoder.js';
 import type { PacketView } from './codec/packet-view.js';
 import { utf8Length, TOPIC_FILTER } from './codec/utf8.js';
@@ -210,12 +210,20 @@ export class MqttClient {
     return n;
   }
 
-  /** Opens the connection (and keeps it up, with reconnect). Returns 0 or ERR_ARG / ERR_STATE. */
+  /**
+   * Opens the connection (and keeps it up, with reconnect). Returns 0, ERR_STATE, or the named
+   * reason the CONNECT can never be sent: ERR_ARG (no client id with clean = false, password
+   * without user name, bad keepalive or will), ERR_UTF8, ERR_TOO_LONG, ERR_TX_FULL.
+   */
   connect(): number {
     const t = this;
     const o = t._o;
     if (t._s || !t._ended) return ERR_STATE;
     if (!o.clientId && o.clean === false) return ERR_ARG;
+    // Bad options fail here, by name, instead of failing every attempt forever. tx is idle
+    // while offline.
+    const n = t._connect();
+    if (n < 0) return n;
     t._ended = false;
     t._open();
     return 0;
@@ -239,14 +247,17 @@ export class MqttClient {
 
   /**
    * Publishes a message. Returns 0 once it is in the outbox (it goes out in order, resent until
-   * acknowledged for QoS 1/2), or a negative status: ERR_TOPIC, ERR_QOS, ERR_UTF8, ERR_TOO_LONG
-   * (can never fit the outbox), ERR_OUTBOX_FULL (wait for onDrain), ERR_OFFLINE. Offline, and
-   * before connect(), messages wait in the outbox. Allocates nothing.
+   * acknowledged for QoS 1/2), or a negative status: ERR_ARG (topic not a string, payload not a
+   * string or Uint8Array), ERR_TOPIC, ERR_QOS, ERR_UTF8, ERR_TOO_LONG (can never fit the outbox),
+   * ERR_OUTBOX_FULL (wait for onDrain), ERR_OFFLINE. Offline, and before connect(), messages wait
+   * in the outbox. Allocates nothing.
    */
   publish(topic: string, payload: Bytes, qos?: number, retain?: boolean): number {
     const t = this;
-    const q = qos || 0;
-    if (!q && t._s !== CONNECTED && t._o.queueQos0 === false) return ERR_OFFLINE;
+    // JavaScript apps can pass anything: NaN is not QoS 0, an ArrayBuffer is not bytes.
+    const q = qos == null ? 0 : qos;
+    if (typeof topic !== 'string' || !(typeof payload === 'string' || payload instanceof Uint8Array)) return ERR_ARG;
+    if (q === 0 && t._s !== CONNECTED && t._o.queueQos0 === false) return ERR_OFFLINE;
     const r = t.outbox.push(topic, payload, q, !!retain);
     if (r === ERR_OUTBOX_FULL) t._drain = true;
     if (r) return r;
@@ -269,14 +280,20 @@ export class MqttClient {
     const sf = t._sf;
     const ss = t._ss;
     const q = (k: number) => (typeof qos === 'number' ? qos : qos ? qos[k] : 0);
-    const e = check(fs, q);
-    if (e) return e;
+    let rem = check(fs, q);
+    if (rem < 0) return rem;
+    // After a reconnect without a session every subscription goes again in one SUBSCRIBE: one
+    // that can never fit the transmit buffer would fail every connection forever.
+    for (let i = 0; i < ss.length; i++) {
+      const f = sf[i];
+      if (ss[i] && f !== null && fs.indexOf(f) < 0) rem += 3 + utf8Length(f, TOPIC_FILTER);
+    }
+    if (1 + varintSize(rem) + rem > t._tx.length) return ERR_TX_FULL;
     const op = t._freeOp();
     // Slots: the one already holding the same filter (a new SUBSCRIBE replaces it), else a free one.
     const slots: number[] = [];
     for (let k = 0; k < n; k++) {
       let s = sf.indexOf(fs[k]);
-      if (s >= 0 && slots.indexOf(s) >= 0) return ERR_ARG; // the same filter twice in one call
       for (let i = 0; i < ss.length && s < 0; i++) if (!ss[i] && slots.indexOf(i) < 0) s = i;
       if (s < 0 || op < 0) return ERR_NO_SLOT;
       slots.push(s);
@@ -304,7 +321,7 @@ export class MqttClient {
     const t = this;
     const fs = list(filters);
     const e = check(fs);
-    if (e) return e;
+    if (e < 0) return e;
     if (t._s !== CONNECTED) return ERR_STATE;
     const op = t._freeOp();
     if (op < 0) return ERR_NO_SLOT;
@@ -327,6 +344,12 @@ export class MqttClient {
 
   // ---- connection lifecycle ----
 
+  /** Encodes CONNECT at the start of tx: its length, or the named reason it cannot be. */
+  private _connect(): number {
+    const n = encodeConnect(this._tx, 0, this._o);
+    return n === ERR_NO_SPACE ? ERR_TX_FULL : n;
+  }
+
   private _open(): void {
     const t = this;
     const o = t._o;
@@ -344,7 +367,7 @@ export class MqttClient {
     const t = this;
     if (t._s !== OPENING) return;
     t._s = CONNACK_WAIT;
-    t._control(encodeConnect(t._tx, 0, t._o));
+    t._control(t._connect());
   }
 
   /** Sends DISCONNECT if connected (best effort: no error from here) and goes OFFLINE. */
@@ -687,18 +710,25 @@ export class MqttClient {
   }
 }
 
-/** The filters of a subscribe/unsubscribe call as a list. */
+/** The filters of a subscribe/unsubscribe call as a list (anything else as an empty one). */
 function list(filters: string | string[]): string[] {
-  return typeof filters === 'string' ? [filters] : filters;
+  return typeof filters === 'string' ? [filters] : filters instanceof Array ? filters : [];
 }
 
-/** ERR_ARG for an empty list, else the first bad filter's (or requested QoS's) error, else 0. */
+/**
+ * ERR_ARG for an empty list, a filter that is not a string or (subscribe, given q) comes twice
+ * (it would take two slots: each message delivered twice), else the first bad filter's (or requested QoS's) error,
+ * else the SUBSCRIBE payload length of the filters.
+ */
 function check(fs: string[], q?: (k: number) => number): number {
+  let rem = 2;
   if (!fs.length) return ERR_ARG;
   for (let k = 0; k < fs.length; k++) {
+    if (typeof fs[k] !== 'string' || (q && fs.indexOf(fs[k]) < k)) return ERR_ARG;
     const e = utf8Length(fs[k], TOPIC_FILTER);
     if (e < 0) return e;
     if (q && !(q(k) === 0 || q(k) === 1 || q(k) === 2)) return ERR_QOS;
+    rem += 3 + e;
   }
-  return 0;
+  return rem;
 }

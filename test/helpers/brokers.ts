@@ -100,6 +100,19 @@ export interface MosquittoOptions {
   /** acl_file contents. */
   acl?: string;
   persistence?: boolean;
+  /** More config lines (e.g. a plugin and its plugin_opt_ lines). */
+  extra?: string[];
+  /** Make the listener TLS-only (PEM file paths). */
+  tls?: MosquittoTls;
+}
+
+export interface MosquittoTls {
+  /** CA that signs client certificates (mosquitto requires one on a TLS listener). */
+  cafile: string;
+  certfile: string;
+  keyfile: string;
+  /** Mutual TLS: refuse clients without a certificate signed by `cafile`. */
+  requireCertificate?: boolean;
 }
 
 const MOSQ_CANDIDATES = ['/usr/sbin/mosquitto', '/usr/local/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/bin/mosquitto', '/opt/homebrew/sbin/mosquitto'];
@@ -171,6 +184,12 @@ async function startMosquittoOnce(opts: MosquittoOptions): Promise<Broker> {
     'connection_messages true',
     'log_timestamp false',
   ];
+  if (opts.extra) conf.push(...opts.extra);
+  if (opts.tls) {
+    const t = opts.tls;
+    conf.push(`cafile ${t.cafile}`, `certfile ${t.certfile}`, `keyfile ${t.keyfile}`,
+      `require_certificate ${t.requireCertificate ? 'true' : 'false'}`);
+  }
   if (opts.persistence) conf.push(`persistence_location ${dir}/`);
   // As root, mosquitto drops to user "mosquitto", who cannot read this private temp dir.
   if (process.getuid && process.getuid() === 0) conf.push('user root');
