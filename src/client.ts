@@ -131,8 +131,9 @@ export class MqttClient {
   private _wEnd!: number;
   private _wRel!: number;
   private _timer!: unknown;
-  // Something was sent during this half keepalive.
+  // Something was sent / received during this half keepalive.
   private _sent!: boolean;
+  private _recv!: boolean;
   private _ping!: boolean;
   private _id!: number;
   private _drain!: boolean;
@@ -179,7 +180,7 @@ export class MqttClient {
     t._s = t._a = t._txR = t._txW = t._wOff = t._wEnd = 0;
     t._wRel = -1;
     t._wSrc = t._timer = null;
-    t._sent = t._ping = t._drain = false;
+    t._sent = t._recv = t._ping = t._drain = false;
     t._ended = true;
     // The only per-instance functions: what the Clock and the Transport call back.
     t._k = () => t._tick();
@@ -434,13 +435,15 @@ export class MqttClient {
       // The connection lasted half a keepalive: only now does backoff start again from the
       // minimum, so a broker that accepts and then drops at once cannot cause a storm.
       t._a = 0;
-      // Ticks every half keepalive: nothing sent during a whole half means a PINGREQ is due, so
-      // the gap between packets never exceeds the keepalive. The next tick without PINGRESP fails.
-      if (!t._sent) {
+      // Ticks every half keepalive. Nothing sent, or nothing received, during a whole half means
+      // a PINGREQ is due: the gap between packets never exceeds the keepalive, and a link dead
+      // only towards us is noticed even while we keep publishing. The next tick without
+      // PINGRESP fails.
+      if (!t._sent || !t._recv) {
         t._ping = true;
         t._control(encodeEmpty(t._tx, t._txW, PINGREQ));
       }
-      t._sent = false;
+      t._sent = t._recv = false;
       t._keepalive();
     }
   }
@@ -458,6 +461,7 @@ export class MqttClient {
     const rx = t.rx;
     for (let n = rx.next(); n && t._s > OPENING; n = rx.next()) {
       const p = rx.pkt;
+      t._recv = true;
       if (n > 0) t._packet(n, p);
       else if (n !== ERR_TOO_LARGE) return t._fail(n);
       // Only a PUBLISH in session may outgrow the buffer; any other packet that large is
@@ -504,7 +508,7 @@ export class MqttClient {
       }
       ob.rewind(sp);
       for (let k = 0; k < ok.length; k++) if (ok[k]) t._sendOp(k);
-      t._sent = false;
+      t._sent = t._recv = false;
       t._keepalive();
       t.onConnect && t.onConnect(sp);
       t._pump();
