@@ -54,9 +54,10 @@ export interface ClientOptions {
   /** Subscription table size (default 8). */
   maxSubs?: number;
   /**
-   * Inbound QoS 2 packet ids remembered until PUBREL (default 32). More at once (a broker whose
-   * in-flight limit is higher) closes the connection with ERR_INBOUND_FULL: unacknowledged, the
-   * message is redelivered after reconnect with a persistent session, never duplicated.
+   * Inbound QoS 2 packet ids remembered until PUBREL (default 64, 2 bytes each). More at once
+   * (mosquitto sends its backlog ahead of the PUBRELs) is flow control: ERR_INBOUND_FULL, a clean
+   * DISCONNECT (no will) and reconnect after reconnectMin without growing the backoff; the
+   * unacknowledged message is redelivered with a persistent session, never duplicated.
    */
   maxInboundQos2?: number;
   /** SUBSCRIBE/UNSUBSCRIBE calls awaiting their ack at once (default 4). */
@@ -164,7 +165,7 @@ export class MqttClient {
     t._t = transport;
     t._c = clock;
     t._tx = new Uint8Array(o.txSize || 256);
-    t._in2 = new Uint16Array(o.maxInboundQos2 || 32);
+    t._in2 = new Uint16Array(o.maxInboundQos2 || 64);
     t._sq = new Uint8Array(nSubs);
     t._ss = new Uint8Array(nSubs);
     t._so = new Uint8Array(nSubs);
@@ -388,6 +389,11 @@ export class MqttClient {
     const o = t._o;
     if (!t._s) return;
     t._report(code, detail);
+    // Too many inbound QoS 2 ids at once is flow control, not a broken link: a clean DISCONNECT
+    // (no will), and back after the minimum delay without growing the backoff. With a session
+    // the broker redelivers what was not acknowledged.
+    const flow = code === ERR_INBOUND_FULL;
+    if (flow) t._bye();
     t._s = OFFLINE;
     t._clear();
     t._t.close();
@@ -398,10 +404,14 @@ export class MqttClient {
       return;
     }
     const max = o.reconnectMax || 60000;
-    let d = (o.reconnectMin || 1000) * Math.pow(2, t._a < 20 ? t._a : 20);
-    if (d > max) d = max;
-    t._a++;
-    t._arm(Math.floor(d / 2 + (Math.random() * d) / 2));
+    let d = o.reconnectMin || 1000;
+    if (!flow) {
+      d *= Math.pow(2, t._a < 20 ? t._a : 20);
+      if (d > max) d = max;
+      t._a++;
+      d = Math.floor(d / 2 + (Math.random() * d) / 2);
+    }
+    t._arm(d);
   }
 
   private _report(code: number, detail?: string): void {
@@ -721,8 +731,8 @@ function list(filters: string | string[]): string[] {
 
 /**
  * ERR_ARG for an empty list, a filter that is not a string or (subscribe, given q) comes twice
- * (it would take two slots: each message delivered twice), else the first bad filter's (or requested QoS's) error,
- * else the SUBSCRIBE payload length of the filters.
+ * (it would take two slots: each message delivered twice), else the first bad filter's (or
+ * requested QoS's) error, else the SUBSCRIBE payload length of the filters.
  */
 function check(fs: string[], q?: (k: number) => number): number {
   let rem = 2;

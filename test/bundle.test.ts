@@ -39,9 +39,9 @@ test('one bundle per runtime and Moddable transport', () => {
 // against growth at the measured size and prints how far above the issue's budget it is.
 const ISSUE_BUDGET = 8192;
 const BUDGET: Record<string, number> = {
-  'dist/mcu-mqtt.moddable.js': 15900,
-  'dist/mcu-mqtt.moddable-socket.js': 15850,
-  'dist/mcu-mqtt.espruino.js': 16950,
+  'dist/mcu-mqtt.moddable.js': 15950,
+  'dist/mcu-mqtt.moddable-socket.js': 15900,
+  'dist/mcu-mqtt.espruino.js': 17000,
 };
 
 for (const [file, max] of Object.entries(BUDGET)) {
