@@ -62,7 +62,7 @@ class Ours {
       reconnectMin: 20, reconnectMax: 200, connectTimeout: 3000,
       // mosquitto 2.0.11 counts a QoS 2 message against its in-flight limit (20) only until
       // PUBREC and sends queued PUBLISHes ahead of the PUBRELs: seen here, 33 ids awaiting PUBREL
-      // at once with 1-byte pieces and 280 with PUBRECs held 40 ms. The default table (32) then
+      // at once with 1-byte pieces and 280 with PUBRECs held 40 ms. The default table (64) then
       // closes with ERR_INBOUND_FULL (that policy has its own test below); these scenarios are
       // about the other faults, so the table is large.
       maxInboundQos2: 1024, ...o,

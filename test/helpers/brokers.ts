@@ -75,6 +75,19 @@ export interface MosquittoOptions {
   /** acl_file contents. */
   acl?: string;
   persistence?: boolean;
+  /** More config lines (e.g. a plugin and its plugin_opt_ lines). */
+  extra?: string[];
+  /** Make the listener TLS-only (PEM file paths). */
+  tls?: MosquittoTls;
+}
+
+export interface MosquittoTls {
+  /** CA that signs client certificates (mosquitto requires one on a TLS listener). */
+  cafile: string;
+  certfile: string;
+  keyfile: string;
+  /** Mutual TLS: refuse clients without a certificate signed by `cafile`. */
+  requireCertificate?: boolean;
 }
 
 export const MOSQUITTO = findMosquitto();
@@ -115,6 +128,13 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Broke
         const acl = path.join(dir, 'acl');
         fs.writeFileSync(acl, opts.acl);
         conf.push(`acl_file ${acl}`);
+      }
+      if (opts.extra) conf.push(...opts.extra);
+      if (opts.tls) {
+        // These follow the listener line, so they make that listener TLS-only.
+        const t = opts.tls;
+        conf.push(`cafile ${t.cafile}`, `certfile ${t.certfile}`, `keyfile ${t.keyfile}`,
+          `require_certificate ${t.requireCertificate ? 'true' : 'false'}`);
       }
       return conf;
     },
