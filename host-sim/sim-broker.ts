@@ -61,7 +61,8 @@ export function externalBroker(url: string): SimBroker {
   try {
     u = new URL(url);
   } catch {
-    throw new Error(`--broker: not a URL: ${url.replace(/\/\/[^@/]*@/, '//***@')}`);
+    // Not echoed when it may hold credentials: a bad URL is not parsed, so they cannot be cut out.
+    throw new Error(`--broker: not a URL: ${url.indexOf('@') >= 0 ? '(not shown: it holds a user part)' : url}`);
   }
   const tls = u.protocol === 'mqtts:';
   if (!tls && u.protocol !== 'mqtt:') throw new Error(`--broker: scheme must be mqtt:// or mqtts://, got ${u.protocol}`);

@@ -136,6 +136,8 @@ export class MqttClient {
   // Something was sent / received during this half keepalive.
   _sent!: boolean;
   _recv!: boolean;
+  /** This connection took a new inbound QoS 2 message or freed an id: ERR_INBOUND_FULL is then flow control. */
+  _prog!: boolean;
   _ping!: boolean;
   _id!: number;
   _drain!: boolean;
@@ -182,7 +184,7 @@ export class MqttClient {
     t._s = t._a = t._txR = t._txW = t._wOff = t._wEnd = 0;
     t._wRel = -1;
     t._wSrc = t._timer = null;
-    t._sent = t._recv = t._ping = t._drain = false;
+    t._sent = t._recv = t._ping = t._drain = t._prog = false;
     t._ended = true;
     // The only per-instance function: what the Clock calls back.
     t._k = () => {
@@ -241,6 +243,8 @@ export class MqttClient {
     const o = t._o;
     if (t._s || !t._ended) return ERR_STATE;
     if (!o.clientId && o.clean === false) return ERR_ARG;
+    const port = o.port === undefined ? 1883 : o.port;
+    if (typeof o.host !== 'string' || !o.host || port !== (port | 0) || port < 1 || port > 65535) return ERR_ARG;
     // Bad options fail here, by name, instead of failing every attempt forever. tx is idle
     // while offline.
     const n = t._connect();
@@ -301,8 +305,11 @@ export class MqttClient {
     const sf = t._sf;
     const ss = t._ss;
     const q = (k: number) => (typeof qos === 'number' ? qos : qos ? qos[k] : 0);
+    if (notFn(handler) || notFn(done)) return ERR_ARG;
     let rem = check(fs, q);
     if (rem < 0) return rem;
+    // Connected, it is encoded into tx at once: no room now is a named status, not a dropped link.
+    if (t._s === CONNECTED && 1 + varintSize(rem) + rem > t._tx.length - t._txW) return ERR_TX_FULL;
     // After a reconnect without a session every subscription goes again in one SUBSCRIBE: one
     // that can never fit the transmit buffer would fail every connection forever.
     for (let i = 0; i < ss.length; i++) {
@@ -341,6 +348,7 @@ export class MqttClient {
   unsubscribe(filters: string | string[], done?: (() => void) | null): number {
     const t = this;
     const fs = list(filters);
+    if (notFn(done)) return ERR_ARG;
     const e = check(fs);
     if (e < 0) return e;
     if (t._s !== CONNECTED) return ERR_STATE;
@@ -379,9 +387,14 @@ export class MqttClient {
     t._txR = t._txW = t._wEnd = t._wOff = 0;
     t._wSrc = null;
     t._wRel = -1;
-    t._ping = false;
+    t._ping = t._prog = false;
     t._arm(o.connectTimeout || 10000);
-    t._t.open(o.host, o.port || 1883, t.rx, t._ev);
+    try {
+      t._t.open(o.host, o.port || 1883, t.rx, t._ev);
+    } catch (e) {
+      // A platform that throws instead of reporting (a socket it cannot make): a failed attempt.
+      t._fail(ERR_CONNECTION, 'open failed');
+    }
   }
 
   /** Sends DISCONNECT if connected (best effort: no error from here) and goes OFFLINE. */
@@ -400,17 +413,21 @@ export class MqttClient {
     const t = this;
     const o = t._o;
     if (!t._s) return;
-    t._report(code, detail);
     // Too many inbound QoS 2 ids at once is flow control, not a broken link: a clean DISCONNECT
-    // (no will), and back after the minimum delay without growing the backoff. With a session
-    // the broker redelivers what was not acknowledged.
-    const flow = code === ERR_INBOUND_FULL;
-    if (flow) t._bye();
+    // (no will), and back after the minimum delay without growing the backoff, as long as the
+    // connection made progress (took a new message or a PUBREL); otherwise (a broker resending
+    // what the full table already holds) it backs off like any failure.
+    // With a session the broker redelivers what was not acknowledged.
+    const flow = code === ERR_INBOUND_FULL && t._prog;
+    if (code === ERR_INBOUND_FULL) t._bye();
+    // OFFLINE before any callback: an app that calls end() or connect() from onError or onClose
+    // gets a consistent client, and nothing below undoes what it did.
     t._s = OFFLINE;
     t._clear();
     t._t.close();
+    t._report(code, detail);
     t.onClose && t.onClose(code);
-    if (t._ended) return;
+    if (t._ended || t._s) return;
     if (o.reconnect === false) {
       t._ended = true;
       return;
@@ -474,7 +491,7 @@ export class MqttClient {
             t._so[i] = 0;
             ok[0] = 3;
           }
-          if (ss[i] === SUB_UNSUB) ss[i] = SUB_FREE;
+          if (ss[i] === SUB_UNSUB) t._freeSlot(i);
         }
         for (let k = 0; k < ok.length; k++) if (ok[k] === 2) t._finishOp(k, null);
       }
@@ -501,7 +518,10 @@ export class MqttClient {
       }
     } else if (n === PUBREL) {
       const i = t._in2.indexOf(id);
-      if (i >= 0) t._in2[i] = 0;
+      if (i >= 0) {
+        t._in2[i] = 0;
+        t._prog = true;
+      }
       // PUBCOMP even for an unknown id: the broker may have lost our earlier PUBCOMP.
       t._ack(PUBCOMP, id);
     } else if (n === PUBACK || n === PUBCOMP) {
@@ -527,7 +547,10 @@ export class MqttClient {
   _remember(id: number): boolean {
     const in2 = this._in2;
     const i = in2.indexOf(0);
-    if (i >= 0) in2[i] = id;
+    if (i >= 0) {
+      in2[i] = id;
+      this._prog = true;
+    }
     return i >= 0;
   }
 
@@ -717,7 +740,12 @@ class Events implements TransportEvents {
         t._report(ERR_TOO_LARGE, 'inbound packet of ' + p.length + ' bytes dropped');
         if (p.id) {
           if (p.qos === 1) t._ack(PUBACK, p.id);
-          else if (p.qos === 2 && (t._in2.indexOf(p.id) >= 0 || t._remember(p.id))) t._ack(PUBREC, p.id);
+          else if (p.qos === 2) {
+            // Remembered when there is room (a resend is then not reported twice); PUBREC either
+            // way: it is never delivered, so there is nothing to duplicate.
+            if (t._in2.indexOf(p.id) < 0) t._remember(p.id);
+            t._ack(PUBREC, p.id);
+          }
         }
       }
     }
@@ -743,6 +771,11 @@ function list(filters: string | string[]): string[] {
  * (it would take two slots: each message delivered twice), else the first bad filter's (or
  * requested QoS's) error, else the SUBSCRIBE payload length of the filters.
  */
+/** A callback argument that is given but cannot be called (it would throw later, on network input). */
+function notFn(f: unknown): boolean {
+  return f != null && typeof f !== 'function';
+}
+
 function check(fs: string[], q?: (k: number) => number): number {
   let rem = 2;
   if (!fs.length) return ERR_ARG;

@@ -6,7 +6,7 @@ import type { Transport, TransportEvents, RxSink } from '../../src/transport.js'
 import { ERR_CONNECTION, ERR_TLS } from '../../src/client-errors.js';
 
 declare function require(name: string): any;
-declare const E: { toString(v: Uint8Array): string };
+declare const E: { toString(v: Uint8Array): string | undefined };
 declare function setTimeout(fn: () => void, ms: number): unknown;
 
 export interface NetTransportOptions {
@@ -19,6 +19,7 @@ export class NetTransport implements Transport {
   // Bumped by close() and by each open(): a deferred connect failure only reports if still current.
   private gen = 0;
   private readonly tls: Record<string, unknown> | undefined;
+  private ev: TransportEvents | null = null;
 
   constructor(options?: NetTransportOptions) {
     this.tls = options && options.tls;
@@ -32,6 +33,7 @@ export class NetTransport implements Transport {
     let up = false;
     let s: any;
     const g = ++this.gen;
+    this.ev = ev;
     try {
       s = require(t ? 'tls' : 'net').connect(opts, function () {
         up = true;
@@ -84,7 +86,22 @@ export class NetTransport implements Transport {
 
   write(b: Uint8Array, off: number, len: number): number {
     // Espruino buffers what it is given (write always returns false; 'drain' follows).
-    if (this.s) this.s.write(E.toString(b.subarray(off, off + len)));
+    const s = this.s;
+    if (!s) return len;
+    const str = E.toString(b.subarray(off, off + len));
+    if (str === undefined) {
+      // Out of memory for the string: these bytes cannot go out, so the stream is broken. Close
+      // and report, later (the client is inside write()); with a session nothing is lost.
+      const self = this;
+      const g = ++this.gen;
+      this.s = null;
+      s.end();
+      setTimeout(function () {
+        if (self.gen === g && self.ev) self.ev.onClose(ERR_CONNECTION, 'out of memory');
+      }, 0);
+      return 0;
+    }
+    s.write(str);
     return len;
   }
 

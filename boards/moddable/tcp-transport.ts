@@ -24,25 +24,32 @@ export class TcpTransport implements Transport {
       if (!address) return ev.onClose(ERR_DNS, host);
       const read = () => s.read() as number;
       const alive = () => self.s === s;
-      const s: TCP = new TCP({
-        address, port, nodelay: true, format: 'number',
-        onReadable(count: number) {
-          if (self.s === s) readInto(rx, ev, count, read, alive);
-        },
-        onWritable(count: number) {
-          if (self.s !== s) return;
-          self.room = count;
-          if (up) return ev.onWritable();
-          up = true; // the first onWritable means connected
-          ev.onOpen();
-        },
-        onError() {
-          // A remote close arrives here too: ECMA-419 has no close event.
-          if (self.s !== s) return;
-          self.s = null;
-          ev.onClose(ERR_CONNECTION, 'socket error');
-        },
-      });
+      let s: TCP;
+      try {
+        s = new TCP({
+          address, port, nodelay: true, format: 'number',
+          onReadable(count: number) {
+            if (self.s === s) readInto(rx, ev, count, read, alive);
+          },
+          onWritable(count: number) {
+            if (self.s !== s) return;
+            self.room = count;
+            if (up) return ev.onWritable();
+            up = true; // the first onWritable means connected
+            ev.onOpen();
+          },
+          onError() {
+            // A remote close arrives here too: ECMA-419 has no close event.
+            if (self.s !== s) return;
+            self.s = null;
+            ev.onClose(ERR_CONNECTION, 'socket error');
+          },
+        });
+      } catch (e) {
+        // No socket could be made (out of sockets or memory): a failed connect, not an exception
+        // escaping a resolve callback.
+        return ev.onClose(ERR_CONNECTION, 'socket failed');
+      }
       self.s = s;
     };
     if (IPV4.test(host)) start(host);

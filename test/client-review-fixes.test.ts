@@ -1,0 +1,206 @@
+// Edge cases found in review, each once a crash, a silent drop or a loop: run against the fake
+// broker in process (host-sim/loop-transport.ts), where time and bytes move only when told.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MqttClient, OFFLINE, CONNECTED, PUBLISH, PUBREC, SUBSCRIBE, DISCONNECT, ERR_ARG, ERR_TX_FULL, ERR_CONNECTION, ERR_INBOUND_FULL, ERR_TOO_LARGE } from '../src/index.ts';
+import type { ClientOptions, MqttError, Transport } from '../src/index.ts';
+import { LoopTransport, ManualClock } from '../host-sim/loop-transport.ts';
+import { pk, rawPublish, scripts, type Script } from '../host-sim/fake-broker.ts';
+
+function rig(script: (k: number) => Script, o: Partial<ClientOptions> = {}) {
+  const t = new LoopTransport(script);
+  const clock = new ManualClock();
+  const c = new MqttClient(t, clock, { host: 'broker.test', clientId: 'rv', keepalive: 0, reconnectMin: 100, ...o });
+  const errors: MqttError[] = [];
+  const closes: number[] = [];
+  c.onError = (e) => errors.push(e);
+  c.onClose = (r) => closes.push(r);
+  return { t, clock, c, errors, closes };
+}
+
+test('a handler or done that is not a function is ERR_ARG at the call (it used to throw on the next PUBLISH)', () => {
+  const r = rig(() => scripts.plain());
+  assert.is(r.c.connect(), 0);
+  r.t.run();
+  assert.is(r.c.state, CONNECTED);
+  const sent = r.t.session!.got.length;
+  assert.is(r.c.subscribe('a/#', 0, 'x' as never), ERR_ARG);
+  assert.is(r.c.subscribe('a/#', 0, null, 5 as never), ERR_ARG);
+  assert.is(r.c.unsubscribe('a/#', {} as never), ERR_ARG);
+  r.t.run();
+  assert.is(r.t.session!.got.length, sent, 'nothing sent');
+  // The table is untouched: a good subscribe still gets a slot and its messages.
+  const seen: number[] = [];
+  assert.is(r.c.subscribe('a/#', 0, (m) => seen.push(m.payloadLen)), 0);
+  r.t.run();
+  r.t.session!.send(pk.publish('a/b', 'xyz', 0, 0));
+  r.t.run();
+  assert.equal(seen, [3]);
+  assert.equal(r.errors, []);
+});
+
+test('connect() with a bad host or port is ERR_ARG and opens nothing (a RangeError escaped a timer before)', () => {
+  for (const bad of [{ port: 70000 }, { port: -1 }, { port: 1.5 }, { port: 0 }, { port: '1883' as never }, { host: '' }, { host: 5 as never }]) {
+    const r = rig(() => scripts.plain(), bad);
+    assert.is(r.c.connect(), ERR_ARG, JSON.stringify(bad));
+    assert.is(r.t.opens, 0);
+    assert.is(r.c.state, OFFLINE);
+    assert.is(r.clock.pending, 0, 'no timer armed');
+  }
+});
+
+test('a transport whose open() throws is a failed attempt (ERR_CONNECTION) with backoff, not an exception', () => {
+  let opens = 0;
+  const t: Transport = {
+    open() {
+      opens++;
+      throw new RangeError('no socket');
+    },
+    write: (_b, _o, n) => n,
+    close() {},
+  };
+  const clock = new ManualClock();
+  const c = new MqttClient(t, clock, { host: 'h', clientId: 'x', reconnectMin: 100 });
+  const errors: MqttError[] = [];
+  c.onError = (e) => errors.push(e);
+  assert.is(c.connect(), 0);
+  assert.is(c.state, OFFLINE);
+  for (let k = 0; k < 3; k++) assert.ok(clock.fireNext(), 'a retry is scheduled');
+  assert.is(opens, 4);
+  assert.ok(errors.length === 4 && errors.every((e) => e.code === ERR_CONNECTION), JSON.stringify(errors));
+  assert.is(c.attempts, 4, 'each counts as a failed attempt');
+  c.end();
+  assert.is(clock.pending, 0);
+});
+
+test('an oversized QoS 2 PUBLISH is acknowledged even when the inbound QoS 2 table is full', () => {
+  const r = rig(() => ({
+    ready: (s) => {
+      // Two QoS 2 messages fill a table of 2 (no PUBREL yet), then one that cannot fit rxSize.
+      s.send(pk.publish('t', 'a', 2, 11));
+      s.send(pk.publish('t', 'b', 2, 12));
+      s.send(rawPublish('t', 2, 13, 400));
+    },
+  }), { rxSize: 128, maxInboundQos2: 2 });
+  r.c.connect();
+  r.t.run();
+  const recs = r.t.session!.got.filter((g) => g.type === PUBREC).map((g) => g.id);
+  assert.equal(recs, [11, 12, 13]);
+  assert.equal(r.errors.map((e) => e.code), [ERR_TOO_LARGE]);
+  assert.is(r.c.state, CONNECTED);
+});
+
+test('end() called from onError: one onClose, no reconnect (no second close, no stray timer)', () => {
+  const r = rig(() => scripts.plain());
+  r.c.connect();
+  r.t.run();
+  r.c.onError = () => r.c.end();
+  r.t.session!.send([0xf0, 0]); // reserved packet type 15: malformed
+  r.t.run();
+  assert.is(r.closes.length, 1, JSON.stringify(r.closes));
+  assert.is(r.c.state, OFFLINE);
+  assert.is(r.clock.pending, 0, 'no reconnect timer');
+});
+
+test('end() and connect() from onClose: the new attempt keeps its connect timeout', () => {
+  // The second connection never gets a CONNACK: its connect timeout must be the timer left.
+  const r = rig((k) => (k ? scripts.noConnack() : scripts.plain()), { connectTimeout: 5000, reconnectMin: 3 });
+  r.c.connect();
+  r.t.run();
+  r.c.onClose = () => {
+    r.c.onClose = null;
+    r.c.end();
+    assert.is(r.c.connect(), 0);
+  };
+  r.t.session!.send([0xf0, 0]);
+  r.t.run();
+  // The only timer is the new attempt's connect timeout, not a 3 ms backoff that replaced it.
+  assert.is(r.clock.pending, 1);
+  const t0 = r.clock.t;
+  r.clock.fireNext();
+  assert.is(r.clock.t - t0, 5000);
+});
+
+test('subscribe() while the transmit buffer is backed up is ERR_TX_FULL at the call; the connection stays', () => {
+  const r = rig(() => scripts.plain(), { txSize: 64 });
+  r.c.connect();
+  r.t.run();
+  // A transport that takes nothing for now: control packets queue in tx.
+  const write = r.t.write.bind(r.t);
+  r.t.write = () => 0;
+  const f = 'x/'.repeat(12); // a 32-byte SUBSCRIBE: fits txSize, not the room left
+  assert.is(r.c.subscribe('a', 0), 0); // 8 bytes queued
+  assert.is(r.c.subscribe(['b' + f, 'c' + f], 0), ERR_TX_FULL);
+  assert.is(r.c.state, CONNECTED);
+  assert.equal(r.errors, []);
+  r.t.write = write;
+  r.t.run();
+});
+
+test('ERR_INBOUND_FULL: DISCONNECT first; back at once only after progress, else the backoff grows', () => {
+  // Three QoS 2 messages for a table of 2, never a PUBREL. The first connection takes 1 and 2
+  // (progress); each later one resumes the session and resends all three with DUP: 1 and 2 are
+  // already held, 3 overflows again, nothing new was taken: no progress.
+  const r = rig((k) => ({
+    connect: (s) => {
+      s.send(pk.connack(k > 0, 0));
+      for (const id of [1, 2, 3]) s.send(pk.publish('t', 'x', 2, id, k > 0));
+    },
+  }), { maxInboundQos2: 2, clean: false, reconnectMin: 100, reconnectMax: 100000 });
+  // The last bytes written before each close (the loop transport drops what follows a close).
+  let last = new Uint8Array(0);
+  const write = r.t.write.bind(r.t);
+  r.t.write = (b, off, n) => {
+    last = b.slice(off, off + n);
+    return write(b, off, n);
+  };
+  r.c.connect();
+  const delays: number[] = [];
+  for (let k = 0; k < 4; k++) {
+    r.t.run();
+    assert.is(r.errors[r.errors.length - 1].code, ERR_INBOUND_FULL);
+    assert.is(last[last.length - 2], DISCONNECT << 4, 'DISCONNECT before closing: no will');
+    const t0 = r.clock.t;
+    r.clock.fireNext();
+    delays.push(r.clock.t - t0);
+  }
+  assert.is(delays[0], 100, 'the first overflow made progress: back after reconnectMin');
+  assert.ok(r.c.attempts >= 3, `attempts ${r.c.attempts}`);
+  assert.ok(delays[3] >= 200, `the backoff grows without progress: ${delays}`);
+  r.c.end();
+});
+
+test('ERR_INBOUND_FULL after progress (a PUBREL freed an id): back after reconnectMin, attempts stay 0', () => {
+  const r = rig((k) => ({
+    ready: (s) => {
+      if (k) return;
+      s.send(pk.publish('t', 'x', 2, 1));
+      s.send(pk.ack(6, 1)); // PUBREL 1: progress
+      for (const id of [2, 3, 4]) s.send(pk.publish('t', 'x', 2, id));
+    },
+  }), { maxInboundQos2: 2, clean: false, reconnectMin: 100 });
+  r.c.connect();
+  r.t.run();
+  assert.equal(r.errors.map((e) => e.code), [ERR_INBOUND_FULL]);
+  const t0 = r.clock.t;
+  r.clock.fireNext();
+  assert.is(r.clock.t - t0, 100);
+  assert.is(r.c.attempts, 0);
+  r.t.run();
+  assert.is(r.c.state, CONNECTED);
+  r.c.end();
+});
+
+test('sanity: the fake broker sees our SUBSCRIBE and PUBLISH (the rig can observe the wire)', () => {
+  const r = rig(() => scripts.plain());
+  r.c.connect();
+  r.t.run();
+  r.c.subscribe('s', 1);
+  r.c.publish('p', 'x', 0);
+  r.t.run();
+  const types = r.t.session!.got.map((g) => g.type);
+  assert.ok(types.includes(SUBSCRIBE) && types.includes(PUBLISH), String(types));
+  assert.is(ERR_CONNECTION < 0, true);
+});
+
+test.run();
