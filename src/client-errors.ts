@@ -3,11 +3,11 @@
 
 /** publish(): the outbox ring has no room now; onDrain says when it has. */
 export const ERR_OUTBOX_FULL = -21;
-/** A call the current state does not allow (e.g. publish after end() without connect()). */
+/** A call the current state does not allow (connect() while started, unsubscribe() while offline). */
 export const ERR_STATE = -22;
 /** subscribe(): no free subscription slot, or no free slot for another pending SUBSCRIBE/UNSUBSCRIBE. */
 export const ERR_NO_SLOT = -23;
-/** The transmit buffer for control packets overflowed: the connection is closed and retried. */
+/** The transmit buffer for control packets has no room: at a call, nothing changed; on a live connection, it is closed and retried. */
 export const ERR_TX_FULL = -24;
 /** CONNACK 1: the broker does not speak MQTT 3.1.1. */
 export const ERR_REFUSED_PROTOCOL = -25;

@@ -194,8 +194,12 @@ export class MqttClient {
         if (!t._ended) t._open();
       } else if (s !== CONNECTED) {
         t._fail(ERR_CONNECT_TIMEOUT);
-      } else if (t._ping) {
+      } else if (t._ping && !t._recv) {
         t._fail(ERR_PING_TIMEOUT);
+      } else if (t._ping) {
+        // No PINGRESP yet, but bytes keep arriving (it may sit behind a backlog): the link is alive.
+        t._recv = false;
+        t._keepalive();
       } else {
         // The connection lasted half a keepalive: only now does backoff start again from the
         // minimum, so a broker that accepts and then drops at once cannot cause a storm.

@@ -51,7 +51,8 @@ export interface Transport {
 export interface Clock {
   /**
    * A millisecond counter. It may wrap (Moddable's Time.ticks is signed 32-bit on devices), so
-   * the client only ever uses differences: ((a - b) | 0).
+   * users of it take differences: ((a - b) | 0). The client itself runs on set() alone (the
+   * example app reads now() for its uptime).
    */
   now(): number;
   /** Calls fn once after ms milliseconds; returns a handle for clear(). */
