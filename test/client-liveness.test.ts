@@ -96,9 +96,10 @@ withMosquitto('QoS 2 backlog beyond maxInboundQos2: DISCONNECT (no will), quick 
       assert.equal(watcher.on(willTopic).map((m) => m.payload), [], 'no will published');
       // Flow control, not failure: the backoff never grew (with its doubling, 20 overflows alone
       // would have waited 100 ms * (2^20 - 1) / 2 on average, capped at 60 s each).
+      // attempts counts every backoff doubling and is only cleared by a connection that stays up
+      // for half the keepalive (15 s), so a doubling during the backlog would still show here. No
+      // bound on elapsed time: load only slows the transfer (the wait above caps it at 30 s).
       assert.is(me2.c.attempts, 0, 'attempts not counted');
-      assert.ok(Math.max(0, ...gaps) < 5000, `reconnects came quickly (gaps ${gaps.join(', ')} ms)`);
-      assert.ok(took < 30000, `took ${took} ms`);
     } finally {
       me2.dispose();
     }
