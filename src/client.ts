@@ -54,10 +54,12 @@ export interface ClientOptions {
   /** Subscription table size (default 8). */
   maxSubs?: number;
   /**
-   * Inbound QoS 2 packet ids remembered until PUBREL (default 64, 2 bytes each). More at once
-   * (mosquitto sends its backlog ahead of the PUBRELs) is flow control: ERR_INBOUND_FULL, a clean
-   * DISCONNECT (no will) and reconnect after reconnectMin without growing the backoff; the
-   * unacknowledged message is redelivered with a persistent session, never duplicated.
+   * Inbound QoS 2 packet ids remembered until PUBREL (default 64, 2 bytes each). A new QoS 2
+   * message while all are taken (mosquitto sends its backlog ahead of the PUBRELs) is neither
+   * delivered nor acknowledged; once the PUBRELs have emptied the table (or at the next keepalive
+   * tick) the client reports ERR_INBOUND_FULL, sends DISCONNECT (no will) and reconnects after
+   * reconnectMin, and a persistent session redelivers what was held back: never duplicated, never
+   * lost. With clean = true the broker drops those messages at that reconnect.
    */
   maxInboundQos2?: number;
   /** SUBSCRIBE/UNSUBSCRIBE calls awaiting their ack at once (default 4). */
@@ -138,6 +140,8 @@ export class MqttClient {
   _recv!: boolean;
   /** This connection took a new inbound QoS 2 message or freed an id: ERR_INBOUND_FULL is then flow control. */
   _prog!: boolean;
+  /** A QoS 2 message was held back (table full): reconnect once the table is empty. */
+  _owed!: boolean;
   _ping!: boolean;
   _id!: number;
   _drain!: boolean;
@@ -184,7 +188,7 @@ export class MqttClient {
     t._s = t._a = t._txR = t._txW = t._wOff = t._wEnd = 0;
     t._wRel = -1;
     t._wSrc = t._timer = null;
-    t._sent = t._recv = t._ping = t._drain = t._prog = false;
+    t._sent = t._recv = t._ping = t._drain = t._prog = t._owed = false;
     t._ended = true;
     // The only per-instance function: what the Clock calls back.
     t._k = () => {
@@ -196,6 +200,9 @@ export class MqttClient {
         t._fail(ERR_CONNECT_TIMEOUT);
       } else if (t._ping && !t._recv) {
         t._fail(ERR_PING_TIMEOUT);
+      } else if (t._owed) {
+        // Held-back QoS 2 messages and the PUBRELs that would empty the table never came.
+        t._fail(ERR_INBOUND_FULL);
       } else if (t._ping) {
         // No PINGRESP yet, but bytes keep arriving (it may sit behind a backlog): the link is alive.
         t._recv = false;
@@ -391,7 +398,7 @@ export class MqttClient {
     t._txR = t._txW = t._wEnd = t._wOff = 0;
     t._wSrc = null;
     t._wRel = -1;
-    t._ping = t._prog = false;
+    t._ping = t._prog = t._owed = false;
     t._arm(o.connectTimeout || 10000);
     try {
       t._t.open(o.host, o.port || 1883, t.rx, t._ev);
@@ -512,7 +519,12 @@ export class MqttClient {
       if (q === 2) {
         // Exactly once: a re-sent PUBLISH whose id awaits PUBREL is not delivered again.
         if (t._in2.indexOf(id) < 0) {
-          if (!t._remember(id)) return t._fail(ERR_INBOUND_FULL);
+          if (!t._remember(id)) {
+            // No room to remember it: not delivered, not acknowledged. The broker keeps it in
+            // flight; the reconnect that follows once the table empties brings it again.
+            t._owed = true;
+            return;
+          }
           t._deliver(p);
         }
         t._ack(PUBREC, id);
@@ -521,13 +533,19 @@ export class MqttClient {
         if (q) t._ack(PUBACK, id);
       }
     } else if (n === PUBREL) {
-      const i = t._in2.indexOf(id);
+      const in2 = t._in2;
+      const i = in2.indexOf(id);
       if (i >= 0) {
-        t._in2[i] = 0;
+        in2[i] = 0;
         t._prog = true;
       }
       // PUBCOMP even for an unknown id: the broker may have lost our earlier PUBCOMP.
       t._ack(PUBCOMP, id);
+      if (t._owed) {
+        let k = 0;
+        while (k < in2.length && !in2[k]) k++;
+        if (k === in2.length) t._fail(ERR_INBOUND_FULL);
+      }
     } else if (n === PUBACK || n === PUBCOMP) {
       const e = ob.find(id);
       // Only the matching stage counts: PUBACK for a QoS 1 entry, PUBCOMP after PUBREC.

@@ -39,9 +39,9 @@ test('one bundle per runtime and Moddable transport', () => {
 // against growth at the measured size and prints how far above the issue's budget it is.
 const ISSUE_BUDGET = 8192;
 const BUDGET: Record<string, number> = {
-  'dist/mcu-mqtt.moddable.js': 16200,
-  'dist/mcu-mqtt.moddable-socket.js': 16100,
-  'dist/mcu-mqtt.espruino.js': 17300,
+  'dist/mcu-mqtt.moddable.js': 16400,
+  'dist/mcu-mqtt.moddable-socket.js': 16300,
+  'dist/mcu-mqtt.espruino.js': 17500,
 };
 
 for (const [file, max] of Object.entries(BUDGET)) {

@@ -137,17 +137,18 @@ test('subscribe() while the transmit buffer is backed up is ERR_TX_FULL at the c
   r.t.run();
 });
 
-test('ERR_INBOUND_FULL: DISCONNECT first; back at once only after progress, else the backoff grows', () => {
-  // Three QoS 2 messages for a table of 2, never a PUBREL. The first connection takes 1 and 2
-  // (progress); each later one resumes the session and resends all three with DUP: 1 and 2 are
-  // already held, 3 overflows again, nothing new was taken: no progress.
+test('a QoS 2 message beyond the table is held back (no PUBREC, not delivered); once PUBRELs empty the table: DISCONNECT, back after reconnectMin, it arrives once', () => {
+  // Connection 0: messages 1, 2, 3 for a table of 2; the plain broker answers each PUBREC with
+  // PUBREL. Connection 1 resumes the session and resends 3 (DUP), as a broker does.
   const r = rig((k) => ({
     connect: (s) => {
       s.send(pk.connack(k > 0, 0));
-      for (const id of [1, 2, 3]) s.send(pk.publish('t', 'x', 2, id, k > 0));
+      if (!k) for (const id of [1, 2, 3]) s.send(pk.publish('t', 'm' + id, 2, id));
+      else s.send(pk.publish('t', 'm3', 2, 3, true));
     },
-  }), { maxInboundQos2: 2, clean: false, reconnectMin: 100, reconnectMax: 100000 });
-  // The last bytes written before each close (the loop transport drops what follows a close).
+  }), { maxInboundQos2: 2, clean: false, reconnectMin: 100 });
+  const seen: string[] = [];
+  r.c.onMessage = (m) => seen.push(String.fromCharCode(...m.buf.subarray(m.payloadOff, m.payloadOff + m.payloadLen)));
   let last = new Uint8Array(0);
   const write = r.t.write.bind(r.t);
   r.t.write = (b, off, n) => {
@@ -155,39 +156,45 @@ test('ERR_INBOUND_FULL: DISCONNECT first; back at once only after progress, else
     return write(b, off, n);
   };
   r.c.connect();
+  r.t.run();
+  const s0 = r.t.session!;
+  assert.equal(s0.got.filter((g) => g.type === PUBREC).map((g) => g.id), [1, 2], 'no PUBREC for the held-back message');
+  assert.equal(seen, ['m1', 'm2']);
+  assert.equal(r.errors.map((e) => e.code), [ERR_INBOUND_FULL]);
+  assert.is(last[last.length - 2], DISCONNECT << 4, 'DISCONNECT before closing: no will');
+  const t0 = r.clock.t;
+  r.clock.fireNext();
+  assert.is(r.clock.t - t0, 100, 'back after reconnectMin: the table drained, that is progress');
+  assert.is(r.c.attempts, 0);
+  r.t.run();
+  assert.is(r.c.state, CONNECTED);
+  assert.equal(seen, ['m1', 'm2', 'm3'], 'each once');
+  r.c.end();
+});
+
+test('held-back QoS 2 and no PUBREL ever: the keepalive tick reconnects, and without progress the backoff grows', () => {
+  // A broker that never sends PUBREL and resends everything on each resumed session.
+  const r = rig((k) => ({
+    connect: (s) => {
+      s.send(pk.connack(k > 0, 0));
+      for (const id of [1, 2, 3]) s.send(pk.publish('t', 'x', 2, id, k > 0));
+    },
+    packet: (_s, g) => g.type === PUBREC, // swallowed: no PUBREL
+  }), { maxInboundQos2: 2, clean: false, keepalive: 10, reconnectMin: 100, reconnectMax: 100000 });
+  r.c.connect();
   const delays: number[] = [];
   for (let k = 0; k < 4; k++) {
     r.t.run();
+    assert.is(r.c.state, CONNECTED, 'held back, still connected');
+    r.clock.fireNext(); // keepalive tick: the table never drained
     assert.is(r.errors[r.errors.length - 1].code, ERR_INBOUND_FULL);
-    assert.is(last[last.length - 2], DISCONNECT << 4, 'DISCONNECT before closing: no will');
     const t0 = r.clock.t;
     r.clock.fireNext();
     delays.push(r.clock.t - t0);
   }
-  assert.is(delays[0], 100, 'the first overflow made progress: back after reconnectMin');
+  assert.is(delays[0], 100, 'the first connection took 1 and 2: progress');
   assert.ok(r.c.attempts >= 3, `attempts ${r.c.attempts}`);
-  assert.ok(delays[3] >= 200, `the backoff grows without progress: ${delays}`);
-  r.c.end();
-});
-
-test('ERR_INBOUND_FULL after progress (a PUBREL freed an id): back after reconnectMin, attempts stay 0', () => {
-  const r = rig((k) => ({
-    ready: (s) => {
-      if (k) return;
-      s.send(pk.publish('t', 'x', 2, 1));
-      s.send(pk.ack(6, 1)); // PUBREL 1: progress
-      for (const id of [2, 3, 4]) s.send(pk.publish('t', 'x', 2, id));
-    },
-  }), { maxInboundQos2: 2, clean: false, reconnectMin: 100 });
-  r.c.connect();
-  r.t.run();
-  assert.equal(r.errors.map((e) => e.code), [ERR_INBOUND_FULL]);
-  const t0 = r.clock.t;
-  r.clock.fireNext();
-  assert.is(r.clock.t - t0, 100);
-  assert.is(r.c.attempts, 0);
-  r.t.run();
-  assert.is(r.c.state, CONNECTED);
+  assert.ok(delays[3] >= 200, `no progress since: the backoff grows (${delays})`);
   r.c.end();
 });
 
