@@ -4,16 +4,8 @@
 //  - dist/sensor-app.espruino.js: CommonJS in ES5 syntax for Espruino (require("sensor-app"))
 // The app imports only types from src/, so neither file imports anything at run time: it gets
 // the client, transport and clock from the board's main module.
-import typescript from '@rollup/plugin-typescript';
 import terser from '@rollup/plugin-terser';
-
-const ts = (target) =>
-  typescript({
-    tsconfig: './tsconfig.boards.json',
-    compilerOptions: { target, noEmit: false, declaration: false, sourceMap: false },
-    include: ['src/**/*.ts', 'boards/**/*.ts'],
-    noEmitOnError: true,
-  });
+import { ts } from './rollup.config.js';
 
 // No property mangling: the app's members are its public API (stats, interval, relayOn, start...).
 const min = (ecma, module) =>

@@ -6,7 +6,8 @@
 import typescript from '@rollup/plugin-typescript';
 import terser from '@rollup/plugin-terser';
 
-const ts = (target) =>
+/** TypeScript for src/ and boards/ at an output target (the app bundles use it too). */
+export const ts = (target) =>
   typescript({
     tsconfig: './tsconfig.boards.json',
     compilerOptions: { target, noEmit: false, declaration: false, sourceMap: false },

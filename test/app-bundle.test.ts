@@ -3,23 +3,18 @@
 // client), export the app's API, and the Espruino one is ES5 without what Espruino lacks.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rollup, type RollupOptions, type OutputOptions } from 'rollup';
+import type { RollupOptions } from 'rollup';
 import { parse } from 'acorn';
 import configs from '../rollup.app.config.js';
+import { buildInMemory } from './helpers/build-in-memory.ts';
 
 type Built = { file: string; code: string; exports: string[]; imports: string[] };
-const built: Built[] = [];
+let built: Built[] = [];
 
 test.before(async () => {
-  for (const cfg of configs as RollupOptions[]) {
-    const bundle = await rollup({ ...cfg, onwarn: (w) => { throw new Error(`rollup warning: ${w.message}`); } });
-    const out = cfg.output as OutputOptions;
-    const { output } = await bundle.generate(out);
-    await bundle.close();
-    const chunk = output[0];
-    if (chunk.type !== 'chunk') throw new Error('no chunk');
-    built.push({ file: String(out.file), code: chunk.code, exports: chunk.exports.slice().sort(), imports: chunk.imports });
-  }
+  built = (await buildInMemory(configs as RollupOptions[])).map((b) => ({
+    file: b.file, code: b.code, exports: b.chunk.exports.slice().sort(), imports: b.chunk.imports,
+  }));
 });
 
 const get = (part: string) => built.find((b) => b.file.includes(part))!;

@@ -2,29 +2,20 @@
 // broker-side codec code is left out, and the Espruino bundle is ES5 with no API Espruino lacks.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rollup, type RollupOptions, type OutputOptions } from 'rollup';
+import type { RollupOptions } from 'rollup';
 import { parse } from 'acorn';
 import configs from '../rollup.config.js';
 import { usesBeforeDeclaration } from './helpers/no-hoist.ts';
+import { buildInMemory } from './helpers/build-in-memory.ts';
 
 type Built = { file: string; code: string; modules: string[] };
-const built: Built[] = [];
+let built: Built[] = [];
 
 test.before(async () => {
-  for (const cfg of configs as RollupOptions[]) {
-    const bundle = await rollup({ ...cfg, onwarn: (w) => { throw new Error(`rollup warning: ${w.message}`); } });
-    const out = cfg.output as OutputOptions;
-    const { output } = await bundle.generate(out);
-    await bundle.close();
-    const chunk = output[0];
-    assert.is(chunk.type, 'chunk');
-    if (chunk.type !== 'chunk') continue;
-    built.push({
-      file: String(out.file),
-      code: chunk.code,
-      modules: Object.entries(chunk.modules).filter(([, m]) => m.renderedLength > 0).map(([id]) => id),
-    });
-  }
+  built = (await buildInMemory(configs as RollupOptions[])).map((b) => ({
+    file: b.file, code: b.code,
+    modules: Object.entries(b.chunk.modules).filter(([, m]) => m.renderedLength > 0).map(([id]) => id),
+  }));
 });
 
 test('one bundle per runtime and Moddable transport', () => {

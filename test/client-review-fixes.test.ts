@@ -207,7 +207,6 @@ test('sanity: the fake broker sees our SUBSCRIBE and PUBLISH (the rig can observ
   r.t.run();
   const types = r.t.session!.got.map((g) => g.type);
   assert.ok(types.includes(SUBSCRIBE) && types.includes(PUBLISH), String(types));
-  assert.is(ERR_CONNECTION < 0, true);
 });
 
 test.run();

@@ -14,6 +14,7 @@ import {
   startAedes, startMosquitto, mqttPeer, Ours, MOSQUITTO, waitFor, within, sleep, uid,
   type Broker, type Peer,
 } from './helpers/brokers.ts';
+import { rng } from '../host-sim/rng.ts';
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 const LONG = 'x'.repeat(65536);
@@ -210,17 +211,6 @@ withBroker('the whole subscription table must fit one SUBSCRIBE (it is resent as
 });
 
 // ---------------------------------------------------------------- the property test
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = process.env.APP_INPUT_SEED ? Number(process.env.APP_INPUT_SEED) : (Date.now() ^ (process.pid << 8)) >>> 0;
 const STEPS = 400;
