@@ -9,9 +9,9 @@ import { ERR_OUTBOX_FULL } from './client-errors.js';
 
 /** Acknowledged or written: a hole. */
 export const S_DONE = 0;
-/** Not yet sent on this connection, no packet id yet. */
+/** Not yet sent on this connection. */
 export const S_NEW = 1;
-/** Sent with a packet id; waiting for PUBACK (QoS 1) or PUBREC (QoS 2). */
+/** Sent; waiting for PUBACK (QoS 1) or PUBREC (QoS 2). */
 export const S_SENT = 2;
 /** QoS 2 after PUBREC: PUBREL sent, waiting for PUBCOMP. The PUBLISH bytes are kept in place. */
 export const S_REL = 3;
@@ -34,8 +34,6 @@ export class Outbox {
   inflight = 0;
   /** Most bytes ever held at once. */
   peak = 0;
-  // Remaining length of the packet last parsed by _hdr (members named _x are shortened by the minifier).
-  private _rem = 0;
 
   constructor(size: number) {
     this.buf = new Uint8Array(size);
@@ -48,75 +46,56 @@ export class Outbox {
   }
 
   /**
-   * Encodes a PUBLISH as a new entry. Returns 0, ERR_OUTBOX_FULL when it does not fit now,
-   * ERR_TOO_LONG when it can never fit, or the encoder's error for invalid arguments.
+   * Encodes a PUBLISH with packet id `id` (given at push, so ids follow the ring's order; QoS 0
+   * entries carry one too, unsent) as a new entry. Returns 0, ERR_OUTBOX_FULL when it does not
+   * fit now (or the oldest entry still holds `id`), ERR_TOO_LONG when it can never fit, or the
+   * encoder's error for invalid arguments.
    */
-  push(topic: string, payload: Bytes, qos: number, retain: boolean): number {
+  push(topic: string, payload: Bytes, qos: number, retain: boolean, id: number): number {
     const o = this;
     const b = o.buf;
     const cap = b.length;
-    if (!o.count) o.head = o.tail = o.send = 0;
     const head = o.head;
     let at = o.tail;
-    // Packet id 1 is a placeholder: the real one is written when the entry is sent. A wrapped
-    // tail stops one byte short of the head, so tail === head only ever means empty.
-    let n = encodePublish(b, at + HDR, topic, payload, qos, retain, false, 1, at > head || !o.count ? cap : head - 1);
-    if (n === ERR_NO_SPACE && at > head) {
-      // Does not fit before the end: try at the start, before the head.
-      n = encodePublish(b, HDR, topic, payload, qos, retain, false, 1, head - 1);
-      if (n > 0) {
-        if (at < cap) b[at] = S_WRAP;
-        // Everything was sent: `send` sat at the old tail, which is now the WRAP marker (or the
-        // end of the ring). The next entry to send is the new one at 0.
-        if (o.send === at) o.send = 0;
-        at = 0;
-      }
+    // Ids are given in ring order, so the oldest entry is the first an id could collide with.
+    if (o.count && o.id(head) == id) return ERR_OUTBOX_FULL;
+    // A wrapped tail stops one byte short of the head, so tail === head only ever means empty.
+    let n = encodePublish(b, at + HDR, topic, payload, qos, retain, false, id, at > head || !o.count ? cap : head - 1);
+    // Does not fit before the end: try at the start, before the head.
+    if (n == ERR_NO_SPACE && at > head && (n = encodePublish(b, HDR, topic, payload, qos, retain, false, id, head - 1)) > 0) {
+      if (at < cap) b[at] = S_WRAP;
+      // Everything was sent: `send` sat at the old tail, which is now the WRAP marker (or the
+      // end of the ring). The next entry to send is the new one at 0.
+      if (o.send == at) o.send = 0;
+      at = 0;
     }
-    if (n < 0) {
-      if (n !== ERR_NO_SPACE) return n;
-      return HDR + publishLength(topic, payload, qos) > cap ? ERR_TOO_LONG : ERR_OUTBOX_FULL;
-    }
+    if (n < 0) return n != ERR_NO_SPACE ? n : HDR + publishLength(topic, payload, qos) > cap ? ERR_TOO_LONG : ERR_OUTBOX_FULL;
     b[at] = S_NEW;
-    b[at + 1] = b[at + 2] = 0;
+    b[at + 1] = id >> 8;
+    b[at + 2] = id; // a Uint8Array keeps the low byte
     o.tail = at + HDR + n;
     o.count++;
-    n = o.used();
-    if (n > o.peak) o.peak = n;
+    if ((n = o.used()) > o.peak) o.peak = n;
     return 0;
   }
 
-  /** Parses the fixed header of the PUBLISH in the entry at p: returns the offset after it. */
-  private _hdr(p: number): number {
+  /** Length of the PUBLISH packet in the entry at p (its fixed header parsed). */
+  packetLen(p: number): number {
     const b = this.buf;
     let i = p + HDR + 1;
-    let len = 0;
-    let mul = 1;
+    let n = 0;
+    let m = 1;
     let d: number;
-    do {
-      d = b[i++];
-      len += (d & 127) * mul;
-      mul *= 128;
-    } while (d & 128);
-    this._rem = len;
-    return i;
-  }
-
-  /** Offset of the PUBLISH packet's own length byte(s) + topic: where its packet id sits. */
-  idPos(p: number): number {
-    const i = this._hdr(p);
-    return i + 2 + ((this.buf[i] << 8) | this.buf[i + 1]);
-  }
-
-  /** Length of the PUBLISH packet in the entry at p. */
-  packetLen(p: number): number {
-    return this._hdr(p) - p - HDR + this._rem;
+    do n += ((d = b[i++]) & 127) * m, m *= 128;
+    while (d & 128);
+    return n + i - p - HDR;
   }
 
   /** The entry after p, following a WRAP marker or the end of the ring back to 0. */
   next(p: number): number {
     const o = this;
     const q = p + HDR + o.packetLen(p);
-    return q !== o.tail && (q === o.buf.length || o.buf[q] === S_WRAP) ? 0 : q;
+    return q != o.tail && (q == o.buf.length || o.buf[q] == S_WRAP) ? 0 : q;
   }
 
   /** Packet id of the entry at p. */
@@ -127,14 +106,14 @@ export class Outbox {
   /** Finds the in-flight entry with packet id `id` (S_SENT or S_REL), or -1. */
   find(id: number): number {
     const o = this;
-    for (let p = o.head; p !== o.send; p = o.next(p)) if (o.buf[p] !== S_DONE && o.id(p) === id) return p;
+    for (let p = o.head; p != o.send; p = o.next(p)) if (o.buf[p] && o.id(p) == id) return p;
     return -1;
   }
 
   /** Marks the entry at p acknowledged (or written, for QoS 0) and reclaims space at the head. */
   release(p: number): void {
     const b = this.buf;
-    if (b[p] === S_SENT || b[p] === S_REL) this.inflight--;
+    if (b[p] > S_NEW) this.inflight--;
     b[p] = S_DONE;
     this.trim();
   }
@@ -142,9 +121,9 @@ export class Outbox {
   /** Moves the head past DONE entries; an empty ring starts again at 0. */
   trim(): void {
     const o = this;
-    while (o.count && o.buf[o.head] === S_DONE) {
+    while (o.count && !o.buf[o.head]) {
       const q = o.next(o.head);
-      if (o.send === o.head) o.send = q;
+      if (o.send == o.head) o.send = q;
       o.head = q;
       o.count--;
     }
@@ -164,10 +143,10 @@ export class Outbox {
     if (sessionPresent) return;
     // Every entry, not just those before `send`: an interrupted resend leaves sent ones after it.
     for (let k = 0, p = o.head; k < o.count; k++, p = o.next(p)) {
-      if (b[p] === S_SENT) {
+      if (b[p] == S_SENT) {
         b[p] = S_NEW;
         b[p + HDR] &= ~8; // clear DUP
-      } else if (b[p] === S_REL) b[p] = S_DONE;
+      } else if (b[p] == S_REL) b[p] = S_DONE;
     }
     o.inflight = 0;
     o.trim();

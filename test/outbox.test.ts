@@ -340,7 +340,7 @@ test('outbox: push fills the ring until ERR_OUTBOX_FULL; nothing thrown, nothing
   let seq = 0;
   for (; seq < 1000; seq++) {
     const m = { seq, qos: seq % 3, size: 4 + ((seq * 13) % 40) };
-    r = ob.push(topicOf(seq), payloadOf(seq, m.size), m.qos, false);
+    r = ob.push(topicOf(seq), payloadOf(seq, m.size), m.qos, false, seq + 1);
     if (r) break;
     msgs.push(m);
   }
@@ -349,12 +349,12 @@ test('outbox: push fills the ring until ERR_OUTBOX_FULL; nothing thrown, nothing
   const count = ob.count;
   const used = ob.used();
   // Repeated attempts change nothing.
-  for (let k = 0; k < 10; k++) assert.is(ob.push(topicOf(seq), payloadOf(seq, 40), 1, false), ERR_OUTBOX_FULL);
+  for (let k = 0; k < 10; k++) assert.is(ob.push(topicOf(seq), payloadOf(seq, 40), 1, false, seq + 1), ERR_OUTBOX_FULL);
   assert.is(ob.count, count);
   assert.is(ob.used(), used);
   // A smaller message that fits in what is left still goes in.
   if (ob.buf.length - ob.tail >= entrySize(seq, 4, 0)) {
-    assert.is(ob.push(topicOf(seq), payloadOf(seq, 4), 0, false), 0);
+    assert.is(ob.push(topicOf(seq), payloadOf(seq, 4), 0, false, seq + 1), 0);
     msgs.push({ seq, qos: 0, size: 4 });
   }
   const es = walk(ob);
@@ -369,17 +369,17 @@ test('outbox: push fills the ring until ERR_OUTBOX_FULL; nothing thrown, nothing
 
 test('outbox: a message that can never fit is ERR_TOO_LONG, in an empty ring', () => {
   const ob = new Outbox(64);
-  assert.is(ob.push('t', new Uint8Array(64), 0, false), ERR_TOO_LONG);
+  assert.is(ob.push('t', new Uint8Array(64), 0, false, 1), ERR_TOO_LONG);
   assert.is(ob.count, 0);
   // The largest that fits: HDR + 2-byte fixed header + 2 + 1 (topic) + payload = 64.
-  assert.is(ob.push('t', new Uint8Array(64 - HDR - 2 - 3), 0, false), 0);
+  assert.is(ob.push('t', new Uint8Array(64 - HDR - 2 - 3), 0, false, 1), 0);
 });
 
 test('outbox: a message larger than the whole ring is ERR_TOO_LONG even while others wait (documented: "ERR_TOO_LONG when it can never fit")', () => {
   const ob = new Outbox(64);
-  assert.is(ob.push('t', new Uint8Array(4), 0, false), 0);
+  assert.is(ob.push('t', new Uint8Array(4), 0, false, 1), 0);
   // Can never fit (needs more than 64 bytes): waiting for onDrain cannot help.
-  assert.is(ob.push('t', new Uint8Array(100), 0, false), ERR_TOO_LONG);
+  assert.is(ob.push('t', new Uint8Array(100), 0, false, 2), ERR_TOO_LONG);
 });
 
 test('outbox: 5000 push/release cycles of varying sizes wrap the ring many times, contents intact', () => {
@@ -396,7 +396,7 @@ test('outbox: 5000 push/release cycles of varying sizes wrap the ring many times
       const size = 4 + Math.floor(rnd() * 70);
       const qos = Math.floor(rnd() * 3);
       const tailBefore = ob.tail;
-      const r = ob.push(topicOf(seq), payloadOf(seq, size), qos, false);
+      const r = ob.push(topicOf(seq), payloadOf(seq, size), qos, false, (seq % 65535) + 1);
       if (r === 0) {
         if (ob.count > 1 && ob.tail < tailBefore) wraps++;
         live.push({ seq: seq++, size, qos, done: false });
@@ -433,17 +433,33 @@ test('outbox: 5000 push/release cycles of varying sizes wrap the ring many times
 test('outbox: after a wrap the send cursor points at the new entry, not at the WRAP marker (pump order)', () => {
   // The client moves `send` with next() as it writes; this does the same without a client.
   const ob = new Outbox(100);
-  assert.is(ob.push('t/x', new Uint8Array(30), 1, false), 0); // [0, 42)
-  assert.is(ob.push('t/b', new Uint8Array(20), 1, false), 0); // [42, 74)
+  assert.is(ob.push('t/x', new Uint8Array(30), 1, false, 1), 0); // [0, 42)
+  assert.is(ob.push('t/b', new Uint8Array(20), 1, false, 2), 0); // [42, 74)
   ob.buf[0] = ob.buf[42] = S_SENT;
   ob.inflight = 2;
   ob.send = ob.next(ob.next(0)); // both written: send === tail === 74
   assert.is(ob.send, ob.tail);
   ob.release(0); // acked: head = 42
-  assert.is(ob.push('t/c', new Uint8Array(20), 1, false), 0); // 74 + 32 > 100: wraps to [0, 32)
+  assert.is(ob.push('t/c', new Uint8Array(20), 1, false, 3), 0); // 74 + 32 > 100: wraps to [0, 32)
   assert.is(ob.tail, 32);
   // The next entry to write is the one at 0. Actual: send stays at 74, the WRAP marker.
   assert.is(ob.send, 0, `send cursor ${ob.send} (buf[${ob.send}] = ${ob.buf[ob.send]}, S_WRAP = 4)`);
+});
+
+test('outbox: ids are given at push; an id the oldest entry still holds is ERR_OUTBOX_FULL, state unchanged', () => {
+  const ob = new Outbox(256);
+  assert.is(ob.push('t/a', new Uint8Array(4), 1, false, 7), 0);
+  assert.is(ob.push('t/b', new Uint8Array(4), 2, false, 8), 0);
+  assert.equal(walk(ob).map((p) => ob.id(p)), [7, 8]);
+  assert.equal(walk(ob).map((p) => entryPacket(ob, p).messageId), [7, 8]);
+  const tail = ob.tail;
+  // The id counter came round to the oldest entry's id: refused until that entry is gone.
+  assert.is(ob.push('t/c', new Uint8Array(4), 1, false, 7), ERR_OUTBOX_FULL);
+  assert.is(ob.count, 2);
+  assert.is(ob.tail, tail);
+  ob.release(walk(ob)[0]);
+  assert.is(ob.push('t/c', new Uint8Array(4), 1, false, 7), 0);
+  assert.equal(walk(ob).map((p) => ob.id(p)), [8, 7]);
 });
 
 // ---------------------------------------------------------------------------------------------
