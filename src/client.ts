@@ -551,9 +551,8 @@ export class MqttClient {
   /** Encodes op k into tx: its length or an encoder error. */
   _encodeOp(k: number): number {
     const t = this;
-    const qs = t._oq[k];
-    const fs = t._of[k] as string[];
-    return qs ? encodeSubscribe(t._tx, t._txW, k + 1, fs, qs) : encodeUnsubscribe(t._tx, t._txW, k + 1, fs);
+    const qs = t._oq[k] as number[];
+    return (qs ? encodeSubscribe : encodeUnsubscribe)(t._tx, t._txW, k + 1, t._of[k] as string[], qs);
   }
 
   /** The SUBSCRIBE payload `rem` (remaining length) fits in tx from `at`. */
