@@ -1,4 +1,5 @@
-// Clock over Espruino's setTimeout and getTime() (seconds, as a float).
+// Clock over Espruino's setTimeout and getTime() (seconds, as a float). setTimeout and
+// clearTimeout are handed out as they are (they do not use `this`).
 import type { Clock } from '../../src/transport.js';
 
 declare function getTime(): number;
@@ -7,6 +8,6 @@ declare function clearTimeout(t: unknown): void;
 
 export const espruinoClock: Clock = {
   now: () => Math.floor(getTime() * 1000),
-  set: (fn, ms) => setTimeout(fn, ms),
-  clear: (t) => clearTimeout(t),
+  set: setTimeout,
+  clear: clearTimeout,
 };

@@ -2,113 +2,136 @@
 // chunk as a new String of bytes (one char per byte) and sends binary only as a String, so each
 // direction allocates one string per chunk: unavoidable there, and the client itself still
 // allocates nothing.
+// Espruino runs a socket's event handlers with `this` = the socket, so they are plain functions
+// shared by every socket (no closure per connection, which costs JS variables there): the socket
+// carries `_t`, its transport.
 import type { Transport, TransportEvents, RxSink } from '../../src/transport.js';
 import { ERR_CONNECTION, ERR_TLS } from '../../src/client-errors.js';
 
 declare function require(name: string): any;
 declare const E: { toString(v: Uint8Array): string | undefined };
-declare function setTimeout(fn: () => void, ms: number): unknown;
+declare function setTimeout(fn: (t: NetTransport, g: unknown) => void, ms: number, t: NetTransport, g: unknown): unknown;
+
+/** An Espruino socket as this shim uses it. */
+interface Sock {
+  /** Its transport. */
+  _t: NetTransport;
+  /** Set by the connect event. */
+  _u?: 1;
+  on(event: string, fn: (this: Sock, arg?: any) => void): void;
+  write(s: string): void;
+  end(): void;
+}
 
 export interface NetTransportOptions {
   /** tls.connect options (ca, key, cert as PEM strings); absent means plain TCP. */
   tls?: Record<string, unknown>;
 }
 
+/** A failure found inside open() or write(), reported later, unless close() or open() came since. */
+function lateClose(t: NetTransport, g: unknown): void {
+  if (t._g == g) t._e.onClose(ERR_CONNECTION);
+}
+
+function onConnect(this: Sock): void {
+  this._u = 1;
+  this._t._e.onOpen();
+}
+
+// Copies a chunk into the receive buffer, letting the client decode after each stretch (it frees
+// room when the buffer is full); stops when this is no longer the transport's socket (the client
+// closed it from inside onReadable), or when the client freed no room.
+function onData(this: Sock, d: string): void {
+  const t = this._t;
+  const rx = t._r;
+  let i = 0, c = d.length, n, b, w; // outside the loop: ES5 output gives a loop's let an initialiser
+  while (t._s == this) {
+    n = rx.space();
+    if (n > c) n = c;
+    c -= n;
+    for (b = rx.buf, w = rx.w; n--; ) b[w++] = d.charCodeAt(i++);
+    rx.commit(w - rx.w);
+    t._e.onReadable();
+    if (!c || !rx.space()) return;
+  }
+}
+
+function onDrain(this: Sock): void {
+  const t = this._t;
+  if (t._s == this) t._e.onWritable();
+}
+
+function gone(s: Sock, reason: number): void {
+  const t = s._t;
+  if (t._s == s) t._s = 0, t._e.onClose(reason);
+}
+
+// An error before the connection came up on a TLS socket is a handshake failure.
+function onError(this: Sock): void {
+  gone(this, this._t._c && !this._u ? ERR_TLS : ERR_CONNECTION);
+}
+
+function onClose(this: Sock): void {
+  gone(this, ERR_CONNECTION);
+}
+
 export class NetTransport implements Transport {
-  private s: any = null;
-  // Bumped by close() and by each open(): a deferred connect failure only reports if still current.
-  private gen = 0;
-  private readonly tls: Record<string, unknown> | undefined;
-  private ev: TransportEvents | null = null;
+  declare _s: Sock | 0 | undefined;
+  declare _r: RxSink;
+  declare _e: TransportEvents;
+  /** This attempt's connect options, until close(): a late failure report checks it is still current. */
+  declare _g: object | 0 | undefined;
+  _c: Record<string, unknown> | undefined;
 
   constructor(options?: NetTransportOptions) {
-    this.tls = options && options.tls;
+    this._c = options && options.tls;
   }
 
   open(host: string, port: number, rx: RxSink, ev: TransportEvents): void {
-    const self = this;
-    const t = this.tls;
-    const opts: Record<string, unknown> = { host: host, port: port };
-    if (t) for (const k in t) opts[k] = t[k];
-    let up = false;
-    let s: any;
-    const g = ++this.gen;
-    this.ev = ev;
+    const t = this;
+    const c = t._c;
+    const o: Record<string, unknown> = (t._g = { host: host, port: port });
+    let s: Sock;
+    if (c) for (const k in c) o[k] = c[k];
+    t._r = rx;
+    t._e = ev;
     try {
-      s = require(t ? 'tls' : 'net').connect(opts, function () {
-        up = true;
-        ev.onOpen();
-      });
+      s = require(c ? 'tls' : 'net').connect(o, onConnect);
     } catch (e) {
       // Espruino throws "Unable to create socket" when the socket cannot even be made (on Linux a
       // refused connect; out of sockets on a device). Report it like any failed connect, later:
       // the client is still inside open().
-      setTimeout(function () {
-        if (self.gen === g) ev.onClose(ERR_CONNECTION, 'connect failed');
-      }, 0);
+      setTimeout(lateClose, 0, t, o);
       return;
     }
-    this.s = s;
-    s.on('data', function (d: string) {
-      if (self.s !== s) return;
-      let i = 0;
-      while (i < d.length) {
-        let n = rx.space();
-        if (!n) {
-          ev.onReadable();
-          if (self.s !== s) return; // the client closed the connection meanwhile
-          n = rx.space();
-          if (!n) return;
-        }
-        if (n > d.length - i) n = d.length - i;
-        const b = rx.buf;
-        const w = rx.w;
-        for (let k = 0; k < n; k++) b[w + k] = d.charCodeAt(i + k);
-        rx.commit(n);
-        i += n;
-      }
-      ev.onReadable();
-    });
-    s.on('drain', function () {
-      if (self.s === s) ev.onWritable();
-    });
-    s.on('error', function () {
-      if (self.s !== s) return;
-      self.s = null;
-      ev.onClose(t && !up ? ERR_TLS : ERR_CONNECTION, 'socket error');
-    });
-    s.on('close', function () {
-      if (self.s !== s) return;
-      self.s = null;
-      ev.onClose(ERR_CONNECTION, 'closed');
-    });
+    (t._s = s)._t = t;
+    s.on('data', onData);
+    s.on('drain', onDrain);
+    s.on('error', onError);
+    s.on('close', onClose);
   }
 
   write(b: Uint8Array, off: number, len: number): number {
     // Espruino buffers what it is given (write always returns false; 'drain' follows).
-    const s = this.s;
-    if (!s) return len;
-    const str = E.toString(b.subarray(off, off + len));
-    if (str === undefined) {
-      // Out of memory for the string: these bytes cannot go out, so the stream is broken. Close
-      // and report, later (the client is inside write()); with a session nothing is lost.
-      const self = this;
-      const g = ++this.gen;
-      this.s = null;
-      s.end();
-      setTimeout(function () {
-        if (self.gen === g && self.ev) self.ev.onClose(ERR_CONNECTION, 'out of memory');
-      }, 0);
-      return 0;
+    const s = this._s;
+    let str;
+    if (s) {
+      if ((str = E.toString(b.subarray(off, off + len))) == null) {
+        // Out of memory for the string: these bytes cannot go out, so the stream is broken. Close
+        // and report, later (the client is inside write()); with a session nothing is lost.
+        this._s = 0;
+        s.end();
+        setTimeout(lateClose, 0, this, this._g);
+        return 0;
+      }
+      s.write(str);
     }
-    s.write(str);
     return len;
   }
 
   close(): void {
-    const s = this.s;
-    this.s = null;
-    this.gen++;
+    const s = this._s;
+    this._s = this._g = 0;
     if (s) s.end();
   }
 }

@@ -8,10 +8,11 @@ import { utf8Decode as latin1Decode } from '../../src/codec/utf8.js';
 
 declare const E: { toString(v: Uint8Array): string | undefined; asUTF8(s: string): string };
 
-let unicode = -1; // unknown until the first call
+let unicode: number | undefined; // unknown until the first call
 
 export function utf8Decode(b: Uint8Array, off: number, len: number): string {
-  if (unicode < 0) {
+  let s;
+  if (unicode == null) {
     try {
       E.asUTF8('a');
       unicode = 1;
@@ -19,8 +20,6 @@ export function utf8Decode(b: Uint8Array, off: number, len: number): string {
       unicode = 0;
     }
   }
-  if (!unicode) return latin1Decode(b, off, len);
-  if (!len) return '';
-  const s = E.toString(b.subarray(off, off + len)); // undefined when memory is short
-  return s === undefined ? latin1Decode(b, off, len) : E.asUTF8(s);
+  // E.toString is undefined when memory is short; no bytes decode to '' either way.
+  return unicode && len && (s = E.toString(b.subarray(off, off + len))) ? E.asUTF8(s) : latin1Decode(b, off, len);
 }

@@ -1,23 +1,19 @@
 // Transport over Moddable's classic socket module, or SecureSocket for TLS (a DER CA certificate
 // in `secure.certificate`). Reads must happen inside the callback, so each readable message is
 // drained byte by byte with read(Number), which allocates nothing.
+// Both sockets call `callback` as a method (`this` = the socket), so one plain function serves
+// every socket (no closure per connection): the socket carries `_t`, its transport.
 import { Socket } from 'socket';
 import SecureSocket from 'securesocket';
 import type { Transport, TransportEvents, RxSink } from '../../src/transport.js';
 import { ERR_CONNECTION, ERR_TLS } from '../../src/client-errors.js';
-import { readInto, writeBytes } from './byte-io.js';
-
-// socket.d.ts lacks the message constants and read(Number); these are the documented values.
-const CONNECTED = 1;
-const READABLE = 2;
-const WRITABLE = 3;
 
 /** The classic socket as this shim uses it (the published typings miss read(Number)). */
-interface ClassicSocket {
-  callback: (message: number, value?: number) => void;
-  read(type: typeof Number): number;
-  write(): number;
-  write(byte: number): void;
+interface Sock {
+  _t: SocketTransport;
+  callback: (this: Sock, message: number, value: number) => void;
+  read(type?: NumberConstructor): number;
+  write(byte?: number): number;
   close(): void;
 }
 
@@ -26,53 +22,69 @@ export interface SocketTransportOptions {
   secure?: Record<string, unknown>;
 }
 
+// Messages (socket.d.ts lacks the constants): 1 connected, 2 readable (value bytes), 3 writable
+// (value bytes of room), -1 disconnected, -2 error.
+// On readable, moves the `value` bytes into the receive buffer, letting the client decode after
+// each stretch (it frees room when the buffer is full); stops when this is no longer the
+// transport's socket (the client closed it from inside onReadable: reading a closed socket
+// throws on the device), or when the client freed no room.
+function callback(this: Sock, message: number, value: number): void {
+  const t = this._t;
+  const rx = t._r;
+  const ev = t._e;
+  if (t._s != this) return;
+  if (message < 0) {
+    t._s = 0;
+    // An error before the connection came up on a secure socket is a handshake failure.
+    ev.onClose(t._c && t._n < 0 ? ERR_TLS : ERR_CONNECTION);
+  } else if (message == 1) t._n = this.write(), ev.onOpen();
+  else if (message == 3) t._n = value, ev.onWritable();
+  else if (message == 2) {
+    for (let n, b, w; t._s == this; ) {
+      n = rx.space();
+      if (n > value) n = value;
+      value -= n;
+      for (b = rx.buf, w = rx.w; n--; ) b[w++] = this.read(Number);
+      rx.commit(w - rx.w);
+      ev.onReadable();
+      if (!value || !rx.space()) return;
+    }
+  }
+}
+
 export class SocketTransport implements Transport {
-  private s: ClassicSocket | null = null;
-  private room = 0;
-  private readonly secure: Record<string, unknown> | undefined;
+  declare _s: Sock | 0 | undefined;
+  /** Bytes the socket takes now; -1 until connected. */
+  declare _n: number;
+  declare _r: RxSink;
+  declare _e: TransportEvents;
+  _c: Record<string, unknown> | undefined;
 
   constructor(options?: SocketTransportOptions) {
-    this.secure = options && options.secure;
+    this._c = options && options.secure;
   }
 
   open(host: string, port: number, rx: RxSink, ev: TransportEvents): void {
-    const self = this;
-    const opts = { host, port, secure: this.secure };
-    const s = (this.secure ? new (SecureSocket as any)(opts) : new (Socket as any)(opts)) as ClassicSocket;
-    let up = false;
-    const read = () => s.read(Number);
-    const alive = () => self.s === s;
-    s.callback = function (message: number, value?: number) {
-      if (self.s !== s) return;
-      if (message === CONNECTED) {
-        up = true;
-        self.room = s.write();
-        ev.onOpen();
-      } else if (message === READABLE) {
-        readInto(rx, ev, value || 0, read, alive);
-      } else if (message === WRITABLE) {
-        self.room = value || 0;
-        ev.onWritable();
-      } else if (message < 0) {
-        self.s = null;
-        // An error before the connection came up on a secure socket is a handshake failure.
-        ev.onClose(self.secure && !up ? ERR_TLS : ERR_CONNECTION, message === -1 ? 'disconnected' : 'socket error');
-      }
-    };
-    this.s = s;
+    const t = this;
+    const secure = t._c;
+    const s = (t._s = new ((secure ? SecureSocket : Socket) as any)({ host, port, secure }) as Sock);
+    t._r = rx;
+    t._e = ev;
+    t._n = -1;
+    s._t = t;
+    s.callback = callback;
   }
 
   write(b: Uint8Array, off: number, len: number): number {
-    const s = this.s;
-    if (!s) return len;
-    const n = writeBytes(s, this.room, b, off, len);
-    this.room -= n;
-    return n;
+    let s = this._s, i = 0;
+    // Closed: the bytes go nowhere, the client learns of it from onClose.
+    for (; s && i < len && this._n > 0; this._n--) s.write(b[off + i++]);
+    return s ? i : len;
   }
 
   close(): void {
-    const s = this.s;
-    this.s = null;
+    const s = this._s;
+    this._s = 0;
     if (s) s.close();
   }
 }

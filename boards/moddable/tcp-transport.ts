@@ -1,73 +1,92 @@
 // Transport over the ECMA-419 TCP socket (embedded:io/socket/tcp), in "number" format so reading
 // and writing allocate nothing: each read() returns one byte, each write(byte) sends one.
-// ECMA-419 takes an IP address only, so a host name is resolved first with Net.resolve.
+// ECMA-419 takes an IP address only, so the host goes through Net.resolve first (an IP address
+// resolves to itself: lwIP's dns_gethostbyname on devices, GResolver in the Linux simulator).
+// The socket calls its callbacks with `this` = the socket, so they are plain functions shared by
+// every socket, no closure per connection: the socket carries `_t`, its transport.
 import TCP from 'embedded:io/socket/tcp';
 import Net from 'net';
 import type { Transport, TransportEvents, RxSink } from '../../src/transport.js';
 import { ERR_CONNECTION, ERR_DNS } from '../../src/client-errors.js';
-import { readInto, writeBytes } from './byte-io.js';
 
-const IPV4 = /^\d+\.\d+\.\d+\.\d+$/;
+/** The socket as this shim uses it: number format, and a link back to its transport. */
+type Sock = Omit<TCP, 'read' | 'write'> & { _t: TcpTransport; read(): number; write(byte: number): number | undefined };
+
+/**
+ * Moves `count` readable bytes into the receive buffer (one read() each), letting the client
+ * decode after each stretch, so it frees room when the buffer is full. Stops when this is no
+ * longer the transport's socket (the client closed it from inside onReadable: reading a closed
+ * socket throws on the device), or when the client freed no room.
+ */
+function onReadable(this: Sock, count: number): void {
+  const t = this._t;
+  const rx = t._r;
+  for (let n, b, w; t._s == this; ) {
+    n = rx.space();
+    if (n > count) n = count;
+    count -= n;
+    for (b = rx.buf, w = rx.w; n--; ) b[w++] = this.read();
+    rx.commit(w - rx.w);
+    t._e.onReadable();
+    if (!count || !rx.space()) return;
+  }
+}
+
+/**
+ * onWritable(count) and onError() (no count) in one: a remote close arrives as onError too
+ * (ECMA-419 has no close event). The first onWritable means connected: open() left the socket
+ * options in `_o` until then.
+ */
+function onWritable(this: Sock, count?: number): void {
+  const t = this._t;
+  const ev = t._e;
+  if (t._s == this) {
+    if (!(count! >= 0)) t._s = 0, ev.onClose(ERR_CONNECTION);
+    else if (t._n = count, t._o) t._o = 0, ev.onOpen();
+    else ev.onWritable();
+  }
+}
 
 export class TcpTransport implements Transport {
-  private s: TCP | null = null;
-  /** Bytes the socket will take now (from onWritable). */
-  private room = 0;
-  /** Bumped by each open() and close(): a name resolved for an older attempt is dropped. */
-  private gen = 0;
+  declare _s: Sock | 0 | undefined;
+  /** Bytes the socket takes now: from onWritable, then each write's answer. */
+  declare _n: number | undefined;
+  declare _r: RxSink;
+  declare _e: TransportEvents;
+  /** This attempt's socket options until it connects: a name resolved for an older attempt finds other ones. */
+  declare _o: Record<string, unknown> | 0 | undefined;
 
   open(host: string, port: number, rx: RxSink, ev: TransportEvents): void {
-    const self = this;
-    const gen = ++this.gen;
-    let up = false;
-    const start = (address: string | undefined) => {
-      if (!address) return ev.onClose(ERR_DNS, host);
-      const read = () => s.read() as number;
-      const alive = () => self.s === s;
-      let s: TCP;
-      try {
-        s = new TCP({
-          address, port, nodelay: true, format: 'number',
-          onReadable(count: number) {
-            if (self.s === s) readInto(rx, ev, count, read, alive);
-          },
-          onWritable(count: number) {
-            if (self.s !== s) return;
-            self.room = count;
-            if (up) return ev.onWritable();
-            up = true; // the first onWritable means connected
-            ev.onOpen();
-          },
-          onError() {
-            // A remote close arrives here too: ECMA-419 has no close event.
-            if (self.s !== s) return;
-            self.s = null;
-            ev.onClose(ERR_CONNECTION, 'socket error');
-          },
-        });
-      } catch (e) {
-        // No socket could be made (out of sockets or memory): a failed connect, not an exception
-        // escaping a resolve callback.
-        return ev.onClose(ERR_CONNECTION, 'socket failed');
+    const t = this;
+    const o = (t._o = { port, nodelay: true, format: 'number', onReadable, onWritable, onError: onWritable } as Record<string, unknown>);
+    t._r = rx;
+    t._e = ev;
+    Net.resolve(host, (_name: string, address?: string) => {
+      if (t._o == o) {
+        try {
+          o.address = address;
+          (t._s = new TCP(o as never) as never as Sock)._t = t;
+        } catch {
+          // No socket could be made: the name did not resolve (an undefined address throws
+          // "invalid address"), or out of sockets or memory. A failed connect, not an exception
+          // escaping a resolve callback.
+          ev.onClose(address ? ERR_CONNECTION : ERR_DNS, host);
+        }
       }
-      self.s = s;
-    };
-    if (IPV4.test(host)) start(host);
-    else Net.resolve(host, (_name: string, address?: string) => gen === self.gen && start(address));
+    });
   }
 
   write(b: Uint8Array, off: number, len: number): number {
-    const s = this.s;
-    if (!s) return len; // closed: the bytes go nowhere, the client learns of it from onClose
-    const n = writeBytes(s, this.room, b, off, len);
-    this.room -= n;
-    return n;
+    let s = this._s, i = 0;
+    // write(byte) answers the room left (nothing once the socket has failed: then stop). When
+    // closed the bytes go nowhere: the client learns of it from onClose.
+    while (s && i < len && (this._n as number) > 0) this._n = s.write(b[off + i++]);
+    return s ? i : len;
   }
 
   close(): void {
-    const s = this.s;
-    this.s = null;
-    this.gen++;
+    const s = this._s;
+    this._s = this._o = 0;
     if (s) s.close();
   }
 }
