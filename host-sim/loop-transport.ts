@@ -61,14 +61,14 @@ export class LoopTransport implements Transport {
       const ev = this.ev!;
       if (this.opening) {
         this.opening = false;
-        ev.onOpen();
+        ev._opened();
       } else if (this.toBroker.length) {
         this.session!.input(this.toBroker.shift()!);
       } else if (this.toClient.length) {
         this.deliver();
       } else if (this.hangup) {
         this.live = false;
-        ev.onClose(ERR_CONNECTION, 'closed by the fake broker');
+        ev._lost(ERR_CONNECTION, 'closed by the fake broker');
       } else return;
     }
   }
@@ -97,7 +97,7 @@ export class LoopTransport implements Transport {
           return;
         }
         i += k;
-        ev.onReadable();
+        ev._readable();
       }
     }
   }

@@ -29,8 +29,8 @@ export class NodeTransport implements Transport {
     let err: (Error & { code?: string }) | null = null;
     const t = this.opts.tls;
     const sock = t
-      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...t }, () => ev.onOpen())
-      : net.connect({ host, port }, () => ev.onOpen());
+      ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...t }, () => ev._opened())
+      : net.connect({ host, port }, () => ev._opened());
     sock.setNoDelay(true);
     this.sock = sock;
     sock.on('data', (chunk: Buffer) => {
@@ -42,7 +42,7 @@ export class NodeTransport implements Transport {
         const n = rx.write(chunk, i, chunk.length);
         if (!n) break; // the client stopped reading: it is closing the connection
         i += n;
-        ev.onReadable();
+        ev._readable();
       }
     });
     sock.on('error', (e) => (err = err || e));
@@ -53,7 +53,7 @@ export class NodeTransport implements Transport {
       const code = err?.code || '';
       const reason = t && (TLS_CODES.test(code) || TLS_CODES.test(err?.message || '')) ? ERR_TLS
         : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? ERR_DNS : ERR_CONNECTION;
-      ev.onClose(reason, err ? `${code || 'error'}: ${err.message}` : 'closed by peer');
+      ev._lost(reason, err ? `${code || 'error'}: ${err.message}` : 'closed by peer');
     });
   }
 

@@ -99,11 +99,11 @@ export function useErrorNames(f: (code: number) => string): void {
  * The client. A class, not a closure: its methods live once on the prototype (in flash when the
  * module is preloaded on XS), where a closure would make every method a per-instance function
  * object in RAM (measured in XS: 219 slots for an idle client, 692 as a closure). Members named
- * _x are internal (not `private` only so that Events below can reach them): the minifier shortens
- * them, and methods alias `this` to a local, which it also shortens. Fields start undefined where
+ * _x are internal (not `private`: the transport calls the _ ones of TransportEvents): the minifier
+ * shortens them, and methods alias `this` to a local, which it also shortens. Fields start undefined where
  * that reads as their zero (false, none).
  */
-export class MqttClient {
+export class MqttClient implements TransportEvents {
   /** Called after each accepted CONNACK. */
   onConnect!: ((sessionPresent: boolean) => void) | null;
   /** Every inbound PUBLISH, after the matching subscription handlers. */
@@ -122,7 +122,6 @@ export class MqttClient {
   _o!: ClientOptions;
   _t!: Transport;
   _c!: Clock;
-  _ev!: TransportEvents;
   _k!: () => void; // the timer callback
   _tx!: Uint8Array;
   _txR!: number;
@@ -209,7 +208,6 @@ export class MqttClient {
         t._keepalive();
       }
     };
-    t._ev = new Events(t);
   }
 
   /** OFFLINE, OPENING, CONNACK_WAIT or CONNECTED. */
@@ -371,7 +369,7 @@ export class MqttClient {
     t._ping = t._prog = t._owed = false;
     t._arm(o.connectTimeout || 10000);
     try {
-      t._t.open(o.host, o.port || 1883, t.rx, t._ev);
+      t._t.open(o.host, o.port || 1883, t.rx, t);
     } catch (e) {
       // A platform that throws instead of reporting (a socket it cannot make): a failed attempt.
       t._fail(ERR_CONNECTION);
@@ -650,24 +648,19 @@ export class MqttClient {
       t.onDrain && t.onDrain();
     }
   }
-}
 
-/**
- * What the transport calls, one per client. A class too, so its methods are shared on the
- * prototype: an object literal of arrow functions would cost four function objects per client.
- */
-class Events implements TransportEvents {
-  constructor(private _c: MqttClient) {}
+  // ---- what the transport reports (TransportEvents) ----
 
-  onOpen(): void {
-    const t = this._c;
-    if (t._s != OPENING) return;
-    t._s = CONNACK_WAIT;
-    t._control(t._connect());
+  _opened(): void {
+    const t = this;
+    if (t._s == OPENING) {
+      t._s = CONNACK_WAIT;
+      t._control(t._connect());
+    }
   }
 
-  onReadable(): void {
-    const t = this._c;
+  _readable(): void {
+    const t = this;
     const rx = t.rx;
     const p = rx.pkt;
     for (let n; t._s > OPENING && (n = rx.next()); ) {
@@ -690,15 +683,16 @@ class Events implements TransportEvents {
     }
   }
 
-  onWritable(): void {
-    this._c._pump();
+  _writable(): void {
+    this._pump();
   }
 
   // The transport is gone: report, then reconnect unless end() was called.
-  onClose(reason: number, detail?: string): void {
-    this._c._fail(reason || ERR_CONNECTION, detail);
+  _lost(reason: number, detail?: string): void {
+    this._fail(reason || ERR_CONNECTION, detail);
   }
 }
+
 
 /** The filters of a subscribe/unsubscribe call as a new list (anything else as a list of it). */
 function list(filters: string | string[]): string[] {

@@ -6,9 +6,9 @@
  * Where a transport puts received bytes: the decoder's receive buffer. A shim either copies a
  * chunk with write(), or, reading one byte at a time (Moddable "number" format, Espruino strings),
  * writes straight into `buf` from index `w` up to space() bytes and then calls commit(n).
- * After adding bytes it calls TransportEvents.onReadable() so the client decodes them and frees
- * room. The client may call close() from inside onReadable(): the shim then stops reading at
- * once (the socket is gone); space() still 0 after onReadable() also means stop.
+ * After adding bytes it calls TransportEvents._readable() so the client decodes them and frees
+ * room. The client may call close() from inside _readable(): the shim then stops reading at
+ * once (the socket is gone); space() still 0 after _readable() also means stop.
  */
 export interface RxSink {
   readonly buf: Uint8Array;
@@ -18,29 +18,33 @@ export interface RxSink {
   write(src: Uint8Array, off: number, end: number): number;
 }
 
-/** What the transport reports; the client implements it. */
+/**
+ * What the transport reports; the client itself implements it. The names start with _ so that
+ * device bundles shorten them (the bundle's own transport calls them; an app's onClose is another
+ * member).
+ */
 export interface TransportEvents {
   /** The connection is up (TCP connected, TLS handshake done): the client sends CONNECT. */
-  onOpen(): void;
+  _opened(): void;
   /** Bytes were added to the RxSink. */
-  onReadable(): void;
+  _readable(): void;
   /** Room is back after write() accepted less than it was given. */
-  onWritable(): void;
+  _writable(): void;
   /**
    * The connection is gone, or never came up, without close() having been called. `reason` is a
    * negative error code (ERR_CONNECTION, ERR_TLS, ERR_DNS from client-errors.ts) and `detail`
    * a short text from the platform, never containing credentials.
    */
-  onClose(reason: number, detail?: string): void;
+  _lost(reason: number, detail?: string): void;
 }
 
 /** A byte stream to the broker: TCP or TLS. One connection at a time. */
 export interface Transport {
-  /** Starts connecting; later comes onOpen, or onClose with a reason. */
+  /** Starts connecting; later comes _opened, or _lost with a reason. */
   open(host: string, port: number, rx: RxSink, events: TransportEvents): void;
   /**
    * Sends b[off, off+len). Returns how many bytes were accepted (the platform copies them);
-   * when less than len, the rest waits for onWritable.
+   * when less than len, the rest waits for _writable.
    */
   write(b: Uint8Array, off: number, len: number): number;
   /** Closes the connection. No event follows for this connection. Safe to call twice. */

@@ -195,7 +195,7 @@ class MemBroker implements Transport {
         break;
       }
       this.qr += n;
-      ev.onReadable();
+      ev._readable();
     }
     this.qr = this.qw = 0;
   }
@@ -245,7 +245,7 @@ async function child(dir: 'out' | 'in', qos: number, count: number, leak: boolea
     host: 'mem', clientId: 'alloc', keepalive: 0, reconnect: false,
   });
   c.connect();
-  broker.ev!.onOpen();
+  broker.ev!._opened();
   broker.flush();
   if (c.state !== CONNECTED) throw new Error('not connected');
   const payload = new Uint8Array(PAYLOAD_LEN);

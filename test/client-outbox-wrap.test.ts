@@ -25,7 +25,7 @@ class FakeTransport implements Transport {
   feed(bytes: number[] | Uint8Array): void {
     const u = Uint8Array.from(bytes);
     assert.is(this.rx.write(u, 0, u.length), u.length);
-    this.ev.onReadable();
+    this.ev._readable();
   }
   puback(id: number): void {
     const b = new Uint8Array(4);
@@ -52,7 +52,7 @@ for (const [what, payloadLen, fill] of [
       return next(p);
     };
     assert.is(c.connect(), 0);
-    t.ev.onOpen();
+    t.ev._opened();
     t.feed([0x20, 2, 0, 0]);
     assert.is(c.state, CONNECTED);
     const pay = (i: number) => ('m' + i).padEnd(payloadLen, 'x');

@@ -128,21 +128,21 @@ class Wire implements Transport {
       const n = this.rx!.write(buf, i, end);
       if (!n) throw new Error('RxSink accepted nothing');
       i += n;
-      this.ev!.onReadable();
+      this.ev!._readable();
     }
   }
 
   /** The network drops the connection (no DISCONNECT). */
   drop(): void {
     this.isOpen = false;
-    this.ev!.onClose(ERR_CONNECTION, 'test drop');
+    this.ev!._lost(ERR_CONNECTION, 'test drop');
   }
 
   /** onWritable until write() stops being called (everything pending went out). */
   drainWrites(max = 1_000_000): void {
     for (let i = 0; i < max; i++) {
       const before = this.writeCalls;
-      this.ev!.onWritable();
+      this.ev!._writable();
       if (this.writeCalls === before) return;
     }
     throw new Error('drainWrites: still writing after ' + max + ' onWritable calls');
@@ -206,7 +206,7 @@ function setup(o: Partial<ClientOptions> = {}, connect = true): Harness {
 
 /** After t.open(): onOpen, CONNECT out, CONNACK in. */
 function finishConnect(h: Harness, sessionPresent: boolean): void {
-  h.w.ev!.onOpen();
+  h.w.ev!._opened();
   h.w.drainWrites();
   const first = h.w.take();
   assert.is(first.length, 1);
@@ -527,7 +527,7 @@ test('client: wrap-around: thousands of publish/ack cycles through a small ring,
         full++;
       }
       checkRing(h.c.outbox, `qos ${qosMix} step ${step}`);
-      if (rnd() < 0.5) h.w.ev!.onWritable();
+      if (rnd() < 0.5) h.w.ev!._writable();
       // Ack what the broker has, sometimes, in order.
       if (rnd() < 0.4) {
         const pk = h.w.take();
@@ -753,7 +753,7 @@ test('client: reconnect without session after an interrupted resend: every unack
   // (send cursor past it), #1 and #2 are not resent yet. Then the link drops again.
   h.w.drop();
   h.clock.advance(10);
-  h.w.ev!.onOpen();
+  h.w.ev!._opened();
   assert.equal(h.w.take().map((p) => p.cmd), ['connect']);
   h.w.accept = () => 0;
   h.w.send({ cmd: 'connack', returnCode: 0, sessionPresent: true });
@@ -1038,7 +1038,7 @@ function property(seed: number, ops: number, opts: Partial<ClientOptions>, stats
     }
     h.clock.advance(10);
     if (h.w.opens === 0 || h.w.isOpen === false) fail('reconnect did not open the transport');
-    h.w.ev!.onOpen();
+    h.w.ev!._opened();
     h.w.drainWrites();
     const pk = h.w.take();
     if (pk.length !== 1 || pk[0].cmd !== 'connect') fail(`expected CONNECT, got ${pk.map((p) => p.cmd)}`);
@@ -1068,9 +1068,9 @@ function property(seed: number, ops: number, opts: Partial<ClientOptions>, stats
       h.w.accept = (len) => Math.min(len, k);
       log.push(`accept ${k}`);
       if (k !== Infinity) stats.partial++;
-      if (h.w.isOpen) h.w.ev!.onWritable();
+      if (h.w.isOpen) h.w.ev!._writable();
     } else if (x < 0.9) {
-      if (h.w.isOpen) h.w.ev!.onWritable();
+      if (h.w.isOpen) h.w.ev!._writable();
     } else if (x < 0.95) {
       if (h.w.isOpen) {
         if (linkUp()) brokerRead();

@@ -30,12 +30,12 @@ export interface NetTransportOptions {
 
 /** A failure found inside open() or write(), reported later, unless close() or open() came since. */
 function lateClose(t: NetTransport, g: unknown): void {
-  if (t._g == g) t._e.onClose(ERR_CONNECTION);
+  if (t._g == g) t._e._lost(ERR_CONNECTION);
 }
 
 function onConnect(this: Sock): void {
   this._u = 1;
-  this._t._e.onOpen();
+  this._t._e._opened();
 }
 
 // Copies a chunk into the receive buffer, letting the client decode after each stretch (it frees
@@ -51,19 +51,19 @@ function onData(this: Sock, d: string): void {
     c -= n;
     for (b = rx.buf, w = rx.w; n--; ) b[w++] = d.charCodeAt(i++);
     rx.commit(w - rx.w);
-    t._e.onReadable();
+    t._e._readable();
     if (!c || !rx.space()) return;
   }
 }
 
 function onDrain(this: Sock): void {
   const t = this._t;
-  if (t._s == this) t._e.onWritable();
+  if (t._s == this) t._e._writable();
 }
 
 function gone(s: Sock, reason: number): void {
   const t = s._t;
-  if (t._s == s) t._s = 0, t._e.onClose(reason);
+  if (t._s == s) t._s = 0, t._e._lost(reason);
 }
 
 // An error before the connection came up on a TLS socket is a handshake failure.

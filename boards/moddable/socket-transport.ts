@@ -36,9 +36,9 @@ function callback(this: Sock, message: number, value: number): void {
   if (message < 0) {
     t._s = 0;
     // An error before the connection came up on a secure socket is a handshake failure.
-    ev.onClose(t._c && t._n < 0 ? ERR_TLS : ERR_CONNECTION);
-  } else if (message == 1) t._n = this.write(), ev.onOpen();
-  else if (message == 3) t._n = value, ev.onWritable();
+    ev._lost(t._c && t._n < 0 ? ERR_TLS : ERR_CONNECTION);
+  } else if (message == 1) t._n = this.write(), ev._opened();
+  else if (message == 3) t._n = value, ev._writable();
   else if (message == 2) {
     for (let n, b, w; t._s == this; ) {
       n = rx.space();
@@ -46,7 +46,7 @@ function callback(this: Sock, message: number, value: number): void {
       value -= n;
       for (b = rx.buf, w = rx.w; n--; ) b[w++] = this.read(Number);
       rx.commit(w - rx.w);
-      ev.onReadable();
+      ev._readable();
       if (!value || !rx.space()) return;
     }
   }

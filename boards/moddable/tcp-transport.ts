@@ -27,7 +27,7 @@ function onReadable(this: Sock, count: number): void {
     count -= n;
     for (b = rx.buf, w = rx.w; n--; ) b[w++] = this.read();
     rx.commit(w - rx.w);
-    t._e.onReadable();
+    t._e._readable();
     if (!count || !rx.space()) return;
   }
 }
@@ -41,9 +41,9 @@ function onWritable(this: Sock, count?: number): void {
   const t = this._t;
   const ev = t._e;
   if (t._s == this) {
-    if (!(count! >= 0)) t._s = 0, ev.onClose(ERR_CONNECTION);
-    else if (t._n = count, t._o) t._o = 0, ev.onOpen();
-    else ev.onWritable();
+    if (!(count! >= 0)) t._s = 0, ev._lost(ERR_CONNECTION);
+    else if (t._n = count, t._o) t._o = 0, ev._opened();
+    else ev._writable();
   }
 }
 
@@ -70,7 +70,7 @@ export class TcpTransport implements Transport {
           // No socket could be made: the name did not resolve (an undefined address throws
           // "invalid address"), or out of sockets or memory. A failed connect, not an exception
           // escaping a resolve callback.
-          ev.onClose(address ? ERR_CONNECTION : ERR_DNS, host);
+          ev._lost(address ? ERR_CONNECTION : ERR_DNS, host);
         }
       }
     });

@@ -1,7 +1,7 @@
 // Repro (for boards/): a Moddable transport keeps reading a socket the client has just closed.
 // A fake broker sends CONNACK and 30 QoS 0 PUBLISH (about 1.9 KB) in one write; the app calls end()
 // from onMessage on the first message. The bytes arrive in one onReadable larger than the receive
-// buffer (1024), so the transport calls ev.onReadable() mid-loop, the client closes the transport
+// buffer (1024), so the transport calls ev._readable() mid-loop, the client closes the transport
 // there, rx.space() is not 0 afterwards, and the loop goes on reading: read() on a closed socket,
 // which throws on the device (Moddable's TCP read validates host data that close() cleared).
 //   node --import tsx test/helpers/xs-repro-end-in-handler.ts [moddable|moddable-classic|espruino]
