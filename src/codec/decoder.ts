@@ -67,10 +67,17 @@ export class Decoder implements PacketView {
     this.r = this.w = this.skip = this.idRest = this.err = 0;
   }
 
-  /** Free bytes at the end of `buf` after compaction. */
+  /** Free bytes at the end of `buf`, after moving the unread bytes to its front. */
   space(): number {
-    this._compact();
-    return this.buf.length - this.w;
+    const d = this;
+    const b = d.buf;
+    let k = 0;
+    if (d.r) {
+      while (d.r < d.w) b[k++] = b[d.r++];
+      d.r = 0;
+      d.w = k;
+    }
+    return b.length - d.w;
   }
 
   /** After writing `n` bytes into `buf` at `w` directly (byte-wise socket reads). */
@@ -78,36 +85,20 @@ export class Decoder implements PacketView {
     this.w += n;
   }
 
-  /** Copies as much of src[off, end) as fits; returns the count copied. Call next() after. */
+  /**
+   * Copies as much of src[off, end) as fits; returns the count copied. Call next() after.
+   * Bytes of an oversized packet are copied too, and next() drops them.
+   */
   write(src: Uint8Array, off: number, end: number): number {
     const d = this;
-    const b = d.buf;
-    let n = end - off;
-    if (d.skip && d.w == d.r) {
-      // Discarding an oversized packet: drop straight from the source, no copy.
-      if (n > d.skip) n = d.skip;
-      d.skip -= n;
-      return n;
-    }
-    if (d.w + n > b.length) d._compact();
+    const room = d.space();
     const w = d.w;
-    if (n > b.length - w) n = b.length - w;
-    if (off || n != src.length) for (let k = 0; k < n; k++) b[w + k] = src[off + k];
-    else b.set(src, w); // whole source: native copy, no view needed
+    let n = end - off;
+    if (n > room) n = room;
+    if (off || n != src.length) for (let k = 0; k < n; k++) d.buf[w + k] = src[off + k];
+    else d.buf.set(src, w); // whole source: native copy, no view needed
     d.w = w + n;
     return n;
-  }
-
-  /** Moves the unread bytes to the front of `buf`. */
-  private _compact(): void {
-    const d = this;
-    const r = d.r;
-    const n = d.w - r;
-    if (r) {
-      for (let k = 0; k < n; k++) d.buf[k] = d.buf[r + k];
-      d.r = 0;
-      d.w = n;
-    }
   }
 
   /**
@@ -138,7 +129,7 @@ export class Decoder implements PacketView {
       d.idRest = 0;
       return ERR_TOO_LARGE;
     }
-    if (r == w) return (d.r = d.w = NEED_MORE);
+    if (r == w) return NEED_MORE;
     const type = b[r] >> 4;
     const flags = b[r] & 15;
     const qos = (flags >> 1) & 3;
@@ -162,7 +153,7 @@ export class Decoder implements PacketView {
     d.type = type;
     d.flags = flags;
     d.qos = qos;
-    d.dup = !!(flags & 8);
+    d.dup = flags > 7;
     d.retain = !!(flags & 1);
     d.length = end - r;
     d.id = 0;
@@ -171,9 +162,10 @@ export class Decoder implements PacketView {
       // packet: once the buffer is full, so a PUBLISH's topic and packet id can be read (the
       // client must still acknowledge it); it is then discarded as it streams in.
       if (end - r <= size) return NEED_MORE;
-      d._compact();
-      if (d.w < size) return NEED_MORE;
-      // The packet now starts at 0 and fills the buffer; all of it is to be skipped.
+      if (d.space()) return NEED_MORE;
+      // The packet now starts at 0 and fills the buffer: skip all of it, or for a PUBLISH with
+      // an id, up to the id, which the nested next() reads (now, or once it streams in) before
+      // skipping the rest. The topic is reported when it and the id are here now.
       i -= r;
       n = (b[i] << 8) | b[i + 1];
       const at = i + 2 + n;
@@ -181,51 +173,42 @@ export class Decoder implements PacketView {
       d.topicLen = 0;
       e = ERR_TOO_LARGE;
       if (type == 3) {
-        if (at + (qos ? 2 : 0) <= size) {
-          d.topicOff = i + 2;
-          d.topicLen = n;
-          if (qos) d.id = (b[at] << 8) | b[at + 1];
-        } else if (qos && at + 2 <= d.length) {
-          // The topic alone overflows the buffer, but the id is still needed for the ack: skip
-          // up to it and report once it is here (above).
-          d.idRest = d.length - at;
-          d.skip = at;
-          e = NEED_MORE;
-        }
+        if (at + (qos ? 2 : 0) <= size) d.topicOff = i + 2, d.topicLen = n;
+        if (qos && at + 2 <= d.length) d.idRest = d.length - at, d.skip = at, e = NEED_MORE;
       }
-      // Discard what is buffered now (the topic's bytes stay in place for the report).
-      d.next();
-      return e;
+      return d.next() || e;
     }
     d.r = end;
     const len = end - i;
+    const o = i + 2;
     n = len > 1 ? (b[i] << 8) | b[i + 1] : 0; // no read past the packet
     if (type == 3) {
       // n: topic length
-      const at = i + 2 + n;
+      const at = o + n;
       const pay = at + (qos ? 2 : 0);
       e = pay > end ? ERR_LENGTH
-        : !utf8Valid(b, i + 2, at) ? ERR_UTF8
-        : !topicNameValid(b, i + 2, at) ? ERR_TOPIC
+        : !utf8Valid(b, o, at) ? ERR_UTF8
+        : !topicNameValid(b, o, at) ? ERR_TOPIC
         : qos && !(d.id = (b[at] << 8) | b[at + 1]) ? ERR_PACKET_ID
         : type;
-      d.topicOff = i + 2;
+      d.topicOff = o;
       d.topicLen = n;
       d.payloadOff = pay;
       d.payloadLen = end - pay;
     } else if ((0x2af4 >> type) & 1) {
       // CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGRESP: 2, 4..7, 9, 11, 13.
+      // n: the packet id, or a CONNACK's flags and return code.
       e = type == 13 ? (len ? ERR_LENGTH : type)
         : len < 2 || (type != 9 && len != 2) ? ERR_LENGTH
-        : type == 2 ? (b[i] & 0xfe ? ERR_CONNACK_FLAGS : b[i + 1] > 5 ? ERR_CONNACK_CODE
-          : ((d.sessionPresent = !!b[i]), (d.returnCode = b[i + 1]), type))
+        : type == 2 ? (n & 0xfe00 ? ERR_CONNACK_FLAGS : (n & 255) > 5 ? ERR_CONNACK_CODE
+          : ((d.sessionPresent = n > 255), (d.returnCode = n & 255), type))
         : !n ? ERR_PACKET_ID
         : ((d.id = n), type);
       if (type == 9 && e > 0) {
         // SUBACK: one return code per filter, 0, 1, 2 or 0x80.
         if (len == 2) e = ERR_EMPTY;
-        for (let k = i + 2; k < end; k++) if (b[k] > 2 && b[k] != 0x80) e = ERR_SUBACK_CODE;
-        d.listOff = i + 2;
+        for (let k = o; k < end; k++) if (b[k] > 2 && b[k] != 0x80) e = ERR_SUBACK_CODE;
+        d.listOff = o;
         d.count = len - 2;
       }
     } else e = d._server ? d._server(d, b, i, end) : ERR_UNEXPECTED_TYPE; // broker-bound types
