@@ -135,8 +135,10 @@ export class Decoder implements PacketView {
     const qos = (flags >> 1) & 3;
     // Types 0 and 15 are reserved. PUBREL, SUBSCRIBE and UNSUBSCRIBE (types 6, 8, 10: bits of
     // 0xa80) carry flags 0b0010, every other type but PUBLISH 0.
-    let e = type % 15 ? (type == 3 ? (qos > 2 ? ERR_QOS : 0) : flags != ((0xa80 >> type) & 2) ? ERR_HEADER_FLAGS : 0) : ERR_PACKET_TYPE;
-    if (e) return (d.err = e);
+    let e: number;
+    if ((e = type % 15 ? (type == 3 ? (qos > 2 ? ERR_QOS : 0) : flags != ((0xa80 >> type) & 2) ? ERR_HEADER_FLAGS : 0) : ERR_PACKET_TYPE)) {
+      return (d.err = e);
+    }
     // Remaining length: at most 4 bytes.
     let rem = 0;
     let mul = 1;
@@ -150,6 +152,13 @@ export class Decoder implements PacketView {
       if (c & 128 && i - r > 4) return (d.err = ERR_REMAINING_LENGTH);
     } while (c & 128);
     const end = i + rem;
+    const len = end - i;
+    // The first two body bytes: a PUBLISH's topic length, an ack's packet id, a CONNACK's flags
+    // and return code. Only buffered bytes are read; past the packet they are never used.
+    n = w - i > 1 ? (b[i] << 8) | b[i + 1] : 0;
+    const o = i + 2;
+    const at = o + n; // PUBLISH: end of the topic
+    const pay = at + (qos ? 2 : 0);
     d.type = type;
     d.flags = flags;
     d.qos = qos;
@@ -159,33 +168,25 @@ export class Decoder implements PacketView {
     d.id = 0;
     if (end > w) {
       // write() and space() make room by compacting; here only wait, or report an oversized
-      // packet: once the buffer is full, so a PUBLISH's topic and packet id can be read (the
-      // client must still acknowledge it); it is then discarded as it streams in.
+      // packet once it fills the buffer from 0 (compacted, then parsed again), so a PUBLISH's
+      // topic and packet id can be read: the client must still acknowledge it.
       if (end - r <= size) return NEED_MORE;
-      if (d.space()) return NEED_MORE;
-      // The packet now starts at 0 and fills the buffer: skip all of it, or for a PUBLISH with
-      // an id, up to the id, which the nested next() reads (now, or once it streams in) before
-      // skipping the rest. The topic is reported when it and the id are here now.
-      i -= r;
-      n = (b[i] << 8) | b[i + 1];
-      const at = i + 2 + n;
-      d.skip = d.length;
+      if (r) return d.space(), d.next();
+      if (w < size) return NEED_MORE;
+      // Skip all of it; or for a PUBLISH with an id, up to the id, which the nested next() reads
+      // (now, or once it streams in) before skipping the rest. The topic is reported when it and
+      // the id are here now.
+      d.skip = end;
       d.topicLen = 0;
       e = ERR_TOO_LARGE;
       if (type == 3) {
-        if (at + (qos ? 2 : 0) <= size) d.topicOff = i + 2, d.topicLen = n;
-        if (qos && at + 2 <= d.length) d.idRest = d.length - at, d.skip = at, e = NEED_MORE;
+        if (pay <= size) d.topicOff = o, d.topicLen = n;
+        if (qos && at + 2 <= end) d.idRest = end - at, d.skip = at, e = NEED_MORE;
       }
       return d.next() || e;
     }
     d.r = end;
-    const len = end - i;
-    const o = i + 2;
-    n = len > 1 ? (b[i] << 8) | b[i + 1] : 0; // no read past the packet
     if (type == 3) {
-      // n: topic length
-      const at = o + n;
-      const pay = at + (qos ? 2 : 0);
       e = pay > end ? ERR_LENGTH
         : !utf8Valid(b, o, at) ? ERR_UTF8
         : !topicNameValid(b, o, at) ? ERR_TOPIC
@@ -197,7 +198,6 @@ export class Decoder implements PacketView {
       d.payloadLen = end - pay;
     } else if ((0x2af4 >> type) & 1) {
       // CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGRESP: 2, 4..7, 9, 11, 13.
-      // n: the packet id, or a CONNACK's flags and return code.
       e = type == 13 ? (len ? ERR_LENGTH : type)
         : len < 2 || (type != 9 && len != 2) ? ERR_LENGTH
         : type == 2 ? (n & 0xfe00 ? ERR_CONNACK_FLAGS : (n & 255) > 5 ? ERR_CONNACK_CODE
