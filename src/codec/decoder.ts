@@ -166,23 +166,18 @@ export class Decoder implements PacketView {
     d.retain = !!(flags & 1);
     d.length = end - r;
     d.id = 0;
+    // A PUBLISH's topic (in an oversized one, only when it and the packet id are buffered).
+    d.topicOff = o;
+    d.topicLen = type == 3 && pay <= size ? n : 0;
     if (end > w) {
-      // write() and space() make room by compacting; here only wait, or report an oversized
-      // packet once it fills the buffer from 0 (compacted, then parsed again), so a PUBLISH's
-      // topic and packet id can be read: the client must still acknowledge it.
-      if (end - r <= size) return NEED_MORE;
-      if (r) return d.space(), d.next();
-      if (w < size) return NEED_MORE;
-      // Skip all of it; or for a PUBLISH with an id, up to the id, which the nested next() reads
-      // (now, or once it streams in) before skipping the rest. The topic is reported when it and
-      // the id are here now.
+      // Wait (write() and space() make room by compacting), or report an oversized packet once
+      // it fills the buffer from 0, so a PUBLISH's topic and packet id can be read: the client
+      // must still acknowledge it. Then skip all of it; or for a PUBLISH with an id, up to the
+      // id, which the nested next() reads (now, or once it streams in) before skipping the rest.
+      if (end - r <= size || r || w < size) return NEED_MORE;
       d.skip = end;
-      d.topicLen = 0;
       e = ERR_TOO_LARGE;
-      if (type == 3) {
-        if (pay <= size) d.topicOff = o, d.topicLen = n;
-        if (qos && at + 2 <= end) d.idRest = end - at, d.skip = at, e = NEED_MORE;
-      }
+      if (type == 3 && qos && at + 2 <= end) d.idRest = end - at, d.skip = at, e = NEED_MORE;
       return d.next() || e;
     }
     d.r = end;
@@ -192,8 +187,6 @@ export class Decoder implements PacketView {
         : !topicNameValid(b, o, at) ? ERR_TOPIC
         : qos && !(d.id = (b[at] << 8) | b[at + 1]) ? ERR_PACKET_ID
         : type;
-      d.topicOff = o;
-      d.topicLen = n;
       d.payloadOff = pay;
       d.payloadLen = end - pay;
     } else if ((0x2af4 >> type) & 1) {
