@@ -95,7 +95,7 @@ export class Decoder implements PacketView {
     const w = d.w;
     let n = end - off;
     if (n > room) n = room;
-    if (off || n != src.length) for (let k = 0; k < n; k++) d.buf[w + k] = src[off + k];
+    if (off || n != src.length) for (let k = 0; k < n; ) d.buf[w + k] = src[off + k++];
     else d.buf.set(src, w); // whole source: native copy, no view needed
     d.w = w + n;
     return n;
@@ -135,35 +135,32 @@ export class Decoder implements PacketView {
     const qos = (flags >> 1) & 3;
     // Types 0 and 15 are reserved. PUBREL, SUBSCRIBE and UNSUBSCRIBE (types 6, 8, 10: bits of
     // 0xa80) carry flags 0b0010, every other type but PUBLISH 0.
-    let e: number;
-    if ((e = type % 15 ? (type == 3 ? (qos > 2 ? ERR_QOS : 0) : flags != ((0xa80 >> type) & 2) ? ERR_HEADER_FLAGS : 0) : ERR_PACKET_TYPE)) {
-      return (d.err = e);
-    }
-    // Remaining length: at most 4 bytes.
-    let rem = 0;
+    let e = type % 15 ? (type == 3 ? qos > 2 && ERR_QOS : flags != ((0xa80 >> type) & 2) && ERR_HEADER_FLAGS) : ERR_PACKET_TYPE;
+    // Remaining length (at most 4 bytes): `len`, the body's size.
+    let len = 0;
     let mul = 1;
     let i = r + 1;
     let c: number;
+    if (e) return (d.err = e);
     do {
       if (i == w) return NEED_MORE;
       c = b[i++];
-      rem += (c & 127) * mul;
+      len += (c & 127) * mul;
       mul *= 128;
       if (c & 128 && i - r > 4) return (d.err = ERR_REMAINING_LENGTH);
     } while (c & 128);
-    const end = i + rem;
-    const len = end - i;
+    const end = i + len;
     // The first two body bytes: a PUBLISH's topic length, an ack's packet id, a CONNACK's flags
     // and return code. Only buffered bytes are read; past the packet they are never used.
     n = w - i > 1 ? (b[i] << 8) | b[i + 1] : 0;
     const o = i + 2;
     const at = o + n; // PUBLISH: end of the topic
-    const pay = at + (qos ? 2 : 0);
+    const pay = at + (qos && 2);
     d.type = type;
     d.flags = flags;
     d.qos = qos;
     d.dup = flags > 7;
-    d.retain = !!(flags & 1);
+    d.retain = flags % 2 > 0;
     d.length = end - r;
     d.id = 0;
     // A PUBLISH's topic (in an oversized one, only when it and the packet id are buffered).
@@ -174,11 +171,9 @@ export class Decoder implements PacketView {
       // it fills the buffer from 0, so a PUBLISH's topic and packet id can be read: the client
       // must still acknowledge it. Then skip all of it; or for a PUBLISH with an id, up to the
       // id, which the nested next() reads (now, or once it streams in) before skipping the rest.
-      if (end - r <= size || r || w < size) return NEED_MORE;
-      d.skip = end;
-      e = ERR_TOO_LARGE;
-      if (type == 3 && qos && at + 2 <= end) d.idRest = end - at, d.skip = at, e = NEED_MORE;
-      return d.next() || e;
+      if (r || end <= size || w < size) return NEED_MORE;
+      d.skip = type == 3 && qos && at + 2 <= end ? ((d.idRest = end - at), at) : end;
+      return d.next() || (d.idRest ? NEED_MORE : ERR_TOO_LARGE);
     }
     d.r = end;
     if (type == 3) {
@@ -191,13 +186,14 @@ export class Decoder implements PacketView {
       d.payloadLen = end - pay;
     } else if ((0x2af4 >> type) & 1) {
       // CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGRESP: 2, 4..7, 9, 11, 13.
+      // n: the packet id, or a CONNACK's flags (reserved bits: n >> 9) and return code.
       e = type == 13 ? (len ? ERR_LENGTH : type)
         : len < 2 || (type != 9 && len != 2) ? ERR_LENGTH
-        : type == 2 ? (n & 0xfe00 ? ERR_CONNACK_FLAGS : (n & 255) > 5 ? ERR_CONNACK_CODE
-          : ((d.sessionPresent = n > 255), (d.returnCode = n & 255), type))
+        : type == 2 ? (n >> 9 ? ERR_CONNACK_FLAGS : (d.returnCode = n & 255) > 5 ? ERR_CONNACK_CODE
+          : ((d.sessionPresent = n > 255), type))
         : !n ? ERR_PACKET_ID
         : ((d.id = n), type);
-      if (type == 9 && e > 0) {
+      if (e == 9) {
         // SUBACK: one return code per filter, 0, 1, 2 or 0x80.
         if (len == 2) e = ERR_EMPTY;
         for (let k = o; k < end; k++) if (b[k] > 2 && b[k] != 0x80) e = ERR_SUBACK_CODE;
