@@ -1,8 +1,8 @@
 // Streaming decoder over one fixed receive buffer. Bytes arrive in any chunking through
 // write() (or straight into `buf` at `w`, then commit()); next() yields one packet at a time.
 // The decoder is its own PacketView (`pkt` is itself): nothing is allocated per packet, and a
-// device carries one object and one class, not two. Written for bundle size: one method per
-// entry point, expressions over statements, fields set only where a packet defines them.
+// device carries one object and one class, not two. Written for bundle size (it is most of a
+// device bundle's codec): one method per entry point, expressions over statements, no helpers.
 import {
   NEED_MORE, ERR_HEADER_FLAGS, ERR_QOS, ERR_REMAINING_LENGTH, ERR_LENGTH, ERR_PACKET_ID,
   ERR_PACKET_TYPE, ERR_UNEXPECTED_TYPE, ERR_CONNACK_FLAGS, ERR_CONNACK_CODE, ERR_SUBACK_CODE,
@@ -32,11 +32,11 @@ export class Decoder implements PacketView {
   declare w: number;
   /** Bytes to discard from `r` on (an oversized packet) before decoding resumes. */
   declare skip: number;
-  /** Oversized PUBLISH whose topic overflowed the buffer: its bytes from the packet id on. */
+  /** Oversized PUBLISH whose id lies beyond the buffer: its bytes from the id on, 0 if none. */
   declare idRest: number;
   /** Sticky error: after malformed input the stream is out of sync until reset(). */
   declare err: number;
-  // PacketView fields: set by next() for the packets that define them (see packet-view.ts).
+  // PacketView fields (see packet-view.ts), written by next(); undefined before the first packet.
   declare type: number;
   declare flags: number;
   declare qos: number;

@@ -1,6 +1,6 @@
-// The decoded packet. The decoder is its own view (one object, no second allocation): every
-// packet it yields overwrites these fields. Offsets point into `buf` (the decoder's receive
-// buffer) and stay valid until the decoder's next write(), space() or next() call.
+// The decoded packet. The decoder is its own view (`decoder.pkt` is the decoder: one object,
+// one class): every packet it yields overwrites these fields. Offsets point into `buf` (the
+// decoder's receive buffer) and stay valid until the decoder's next write(), space() or next().
 
 export interface PacketView {
   /** Receive buffer the offsets below refer to. */
@@ -9,7 +9,7 @@ export interface PacketView {
   type: number;
   /** Fixed-header flag bits (low nibble of the first byte). */
   flags: number;
-  /** Flag bits 1-2, 3 and 0: a PUBLISH's QoS, DUP and RETAIN. */
+  /** Flag bits 1-2, 3 and 0, set for every packet: a PUBLISH's QoS, DUP and RETAIN. */
   qos: number;
   dup: boolean;
   retain: boolean;
@@ -17,7 +17,7 @@ export interface PacketView {
   id: number;
   /** Whole packet size in bytes: fixed header plus remaining length. */
   length: number;
-  /** PUBLISH topic (UTF-8, validated) as offset and byte length into `buf`. */
+  /** PUBLISH topic (UTF-8, validated) as offset and byte length into `buf`; length 0 otherwise. */
   topicOff: number;
   topicLen: number;
   /** PUBLISH payload as offset and byte length into `buf`. */
