@@ -91,14 +91,12 @@ export class Decoder implements PacketView {
    */
   write(src: Uint8Array, off: number, end: number): number {
     const d = this;
-    const room = d.space();
-    const w = d.w;
-    let n = end - off;
-    if (n > room) n = room;
-    if (off || n != src.length) for (let k = 0; k < n; ) d.buf[w + k] = src[off + k++];
-    else d.buf.set(src, w); // whole source: native copy, no view needed
-    d.w = w + n;
-    return n;
+    let n = d.space();
+    let k = 0;
+    if (n > end - off) n = end - off;
+    if (off || n != src.length) while (k < n) d.buf[d.w + k] = src[off + k++];
+    else d.buf.set(src, d.w); // whole source: native copy, no view needed
+    return (d.w += n), n;
   }
 
   /**
@@ -138,15 +136,13 @@ export class Decoder implements PacketView {
     let e = type % 15 ? (type == 3 ? qos > 2 && ERR_QOS : flags != ((0xa80 >> type) & 2) && ERR_HEADER_FLAGS) : ERR_PACKET_TYPE;
     // Remaining length (at most 4 bytes): `len`, the body's size.
     let len = 0;
-    let mul = 1;
     let i = r + 1;
     let c: number;
     if (e) return (d.err = e);
     do {
       if (i == w) return NEED_MORE;
       c = b[i++];
-      len += (c & 127) * mul;
-      mul *= 128;
+      len += (c & 127) << (7 * (i - r - 2)); // at most 127 << 21: a small integer
       if (c & 128 && i - r > 4) return (d.err = ERR_REMAINING_LENGTH);
     } while (c & 128);
     const end = i + len;
@@ -171,7 +167,7 @@ export class Decoder implements PacketView {
       // it fills the buffer from 0, so a PUBLISH's topic and packet id can be read: the client
       // must still acknowledge it. Then skip all of it; or for a PUBLISH with an id, up to the
       // id, which the nested next() reads (now, or once it streams in) before skipping the rest.
-      if (r || end <= size || w < size) return NEED_MORE;
+      if (r || w < size) return NEED_MORE; // (a full buffer from 0 is exceeded: end > w = size)
       d.skip = type == 3 && qos && at + 2 <= end ? ((d.idRest = end - at), at) : end;
       return d.next() || (d.idRest ? NEED_MORE : ERR_TOO_LARGE);
     }
