@@ -163,10 +163,11 @@ export class Decoder implements PacketView {
     d.topicOff = o;
     d.topicLen = type == 3 && pay <= size ? n : 0;
     if (end > w) {
-      // Wait (write() and space() make room by compacting), or report an oversized packet once
-      // it fills the buffer from 0, so a PUBLISH's topic and packet id can be read: the client
-      // must still acknowledge it. Then skip all of it; or for a PUBLISH with an id, up to the
-      // id, which the nested next() reads (now, or once it streams in) before skipping the rest.
+      // Wait for the rest (while r > 0, the next write() or space() compacts first), or report
+      // an oversized packet once it fills the buffer from 0, so a PUBLISH's topic and packet id
+      // can be read: the client must still acknowledge it. Then skip all of it; or for a PUBLISH
+      // with an id, up to the id, which the nested next() reads (now, or once it streams in)
+      // before skipping the rest.
       if (r || w < size) return NEED_MORE; // (a full buffer from 0 is exceeded: end > w = size)
       d.skip = type == 3 && qos && at + 2 <= end ? ((d.idRest = end - at), at) : end;
       return d.next() || (d.idRest ? NEED_MORE : ERR_TOO_LARGE);
