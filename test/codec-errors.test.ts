@@ -101,6 +101,22 @@ test('every error code has a distinct name', () => {
   for (const [k, v] of codes) assert.is(C.codecErrorName(v as number), k);
 });
 
+test('the view is the decoder; every packet sets the header fields, and topicLen is 0 without a topic', () => {
+  const dec = new Decoder(64);
+  assert.is(dec.pkt, dec as C.PacketView);
+  const buf = new Uint8Array(64);
+  const n = C.encodePublish(buf, 0, 'a/b', 'hi', 2, true, true, 513);
+  buf.set([0x62, 2, 0, 7, 0x20, 2, 1, 0], n); // PUBREL id 7, CONNACK session present, accepted
+  dec.write(buf, 0, n + 8);
+  assert.is(dec.next(), C.PUBLISH);
+  assert.equal([dec.qos, dec.dup, dec.retain, dec.id, dec.topicLen, dec.payloadLen], [2, true, true, 513, 3, 2]);
+  assert.is(dec.next(), C.PUBREL);
+  assert.equal([dec.type, dec.flags, dec.qos, dec.dup, dec.retain, dec.id, dec.topicLen], [C.PUBREL, 2, 1, false, false, 7, 0]);
+  assert.is(dec.next(), C.CONNACK);
+  assert.equal([dec.length, dec.qos, dec.id, dec.topicLen, dec.sessionPresent, dec.returnCode], [4, 0, 0, 0, true, 0]);
+  assert.is(dec.next(), 0);
+});
+
 test('errors are sticky until reset; reset resumes', () => {
   const dec = new Decoder(64);
   const src = Uint8Array.from([0x40, 2, 0, 0, 0xd0, 0]);

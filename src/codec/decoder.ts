@@ -1,14 +1,15 @@
 // Streaming decoder over one fixed receive buffer. Bytes arrive in any chunking through
-// write() (or straight into `buf` at `w`, then commit()); next() yields one packet at a time
-// into the reused `pkt` view. Nothing is allocated per packet.
-import { CONNACK, PUBLISH, SUBACK, PINGRESP } from './constants.js';
+// write() (or straight into `buf` at `w`, then commit()); next() yields one packet at a time.
+// The decoder is its own PacketView (`pkt` is itself): nothing is allocated per packet, and a
+// device carries one object and one class, not two. Written for bundle size (it is most of a
+// device bundle's codec): one method per entry point, expressions over statements, no helpers.
 import {
   NEED_MORE, ERR_HEADER_FLAGS, ERR_QOS, ERR_REMAINING_LENGTH, ERR_LENGTH, ERR_PACKET_ID,
   ERR_PACKET_TYPE, ERR_UNEXPECTED_TYPE, ERR_CONNACK_FLAGS, ERR_CONNACK_CODE, ERR_SUBACK_CODE,
   ERR_TOO_LARGE, ERR_UTF8, ERR_TOPIC, ERR_EMPTY,
 } from './errors.js';
 import { utf8Valid, topicNameValid } from './utf8.js';
-import { PacketView } from './packet-view.js';
+import type { PacketView } from './packet-view.js';
 
 /**
  * Decodes the bodies of packets only a broker receives (CONNECT, SUBSCRIBE, UNSUBSCRIBE,
@@ -20,28 +21,45 @@ export type BodyDecoder = (pkt: PacketView, b: Uint8Array, off: number, end: num
 /** Smallest receive buffer: room for any fixed header and a CONNACK or ack. */
 export const MIN_CAPACITY = 16;
 
-export class Decoder {
+export class Decoder implements PacketView {
   /** The receive buffer: packets are reassembled and decoded in place here. */
   readonly buf: Uint8Array;
-  /** The packet last yielded by next(). */
+  /** The packet last yielded by next(): the decoder itself. */
   readonly pkt: PacketView;
   /** Start of the first undecoded byte in `buf`. */
-  r = 0;
+  declare r: number;
   /** End of the buffered bytes in `buf`. */
-  w = 0;
-  /** Bytes of an oversized packet still to be discarded as they arrive. */
-  skip = 0;
-  /** Oversized PUBLISH whose topic overflowed the buffer: its bytes from the packet id on. */
-  idRest = 0;
+  declare w: number;
+  /** Bytes to discard from `r` on (an oversized packet) before decoding resumes. */
+  declare skip: number;
+  /** Oversized PUBLISH whose id lies beyond the buffer: its bytes from the id on, 0 if none. */
+  declare idRest: number;
   /** Sticky error: after malformed input the stream is out of sync until reset(). */
-  err = 0;
+  declare err: number;
+  // PacketView fields (see packet-view.ts), written by next(); undefined before the first packet.
+  declare type: number;
+  declare flags: number;
+  declare qos: number;
+  declare dup: boolean;
+  declare retain: boolean;
+  declare id: number;
+  declare length: number;
+  declare topicOff: number;
+  declare topicLen: number;
+  declare payloadOff: number;
+  declare payloadLen: number;
+  declare sessionPresent: boolean;
+  declare returnCode: number;
+  declare listOff: number;
+  declare count: number;
   // Members named _x are internal: the minifier shortens them (rollup.config.js).
   private readonly _server: BodyDecoder | undefined;
 
   constructor(capacity: number, server?: BodyDecoder) {
     this.buf = new Uint8Array(capacity < MIN_CAPACITY ? MIN_CAPACITY : capacity);
-    this.pkt = new PacketView(this.buf);
+    this.pkt = this;
     this._server = server;
+    this.reset();
   }
 
   /** Forgets everything buffered (call on a new connection). */
@@ -49,10 +67,17 @@ export class Decoder {
     this.r = this.w = this.skip = this.idRest = this.err = 0;
   }
 
-  /** Free bytes at the end of `buf` after compaction. */
+  /** Free bytes at the end of `buf`, after moving the unread bytes to its front. */
   space(): number {
-    this._compact();
-    return this.buf.length - this.w;
+    const d = this;
+    const b = d.buf;
+    let k = 0;
+    if (d.r) {
+      while (d.r < d.w) b[k++] = b[d.r++];
+      d.r = 0;
+      d.w = k;
+    }
+    return b.length - d.w;
   }
 
   /** After writing `n` bytes into `buf` at `w` directly (byte-wise socket reads). */
@@ -60,36 +85,18 @@ export class Decoder {
     this.w += n;
   }
 
-  /** Copies as much of src[off, end) as fits; returns the count copied. Call next() after. */
+  /**
+   * Copies as much of src[off, end) as fits; returns the count copied. Call next() after.
+   * Bytes of an oversized packet are copied too, and next() drops them.
+   */
   write(src: Uint8Array, off: number, end: number): number {
     const d = this;
-    const b = d.buf;
-    let n = end - off;
-    if (d.skip && d.w === d.r) {
-      // Discarding an oversized packet: drop straight from the source, no copy.
-      if (n > d.skip) n = d.skip;
-      d.skip -= n;
-      return n;
-    }
-    if (d.w + n > b.length) d._compact();
-    const w = d.w;
-    if (n > b.length - w) n = b.length - w;
-    if (off === 0 && n === src.length) b.set(src, w); // whole source: native copy, no view needed
-    else for (let k = 0; k < n; k++) b[w + k] = src[off + k];
-    d.w = w + n;
-    return n;
-  }
-
-  /** Moves the unread bytes to the front of `buf`. */
-  private _compact(): void {
-    const d = this;
-    const r = d.r;
-    if (r === 0) return;
-    const b = d.buf;
-    const n = d.w - r;
-    for (let k = 0; k < n; k++) b[k] = b[r + k];
-    d.r = 0;
-    d.w = n;
+    let n = d.space();
+    let k = 0;
+    if (n > end - off) n = end - off;
+    if (off || n != src.length) while (k < n) d.buf[d.w + k] = src[off + k++];
+    else d.buf.set(src, d.w); // whole source: native copy, no view needed
+    return (d.w += n), n;
   }
 
   /**
@@ -101,142 +108,96 @@ export class Decoder {
    */
   next(): number {
     const d = this;
-    if (d.err) return d.err;
     const b = d.buf;
-    const p = d.pkt;
+    const size = b.length;
     const w = d.w;
     let r = d.r;
-    if (d.skip) {
-      const n = w - r < d.skip ? w - r : d.skip;
-      d.skip -= n;
+    let n = d.skip;
+    if (d.err) return d.err;
+    if (n) {
+      if (n > w - r) n = w - r;
       d.r = r += n;
-      if (d.skip) return NEED_MORE;
+      if ((d.skip -= n)) return NEED_MORE;
     }
     if (d.idRest) {
       // The packet id of an oversized PUBLISH, read as it streams past; the rest is skipped.
       if (w - r < 2) return NEED_MORE;
-      p.id = (b[r] << 8) | b[r + 1];
+      d.id = (b[r] << 8) | b[r + 1];
       d.skip = d.idRest;
       d.idRest = 0;
       return ERR_TOO_LARGE;
     }
-    if (r === w) {
-      d.r = d.w = 0;
-      return NEED_MORE;
-    }
+    if (r == w) return NEED_MORE;
     const type = b[r] >> 4;
     const flags = b[r] & 15;
     const qos = (flags >> 1) & 3;
-    // PUBREL, SUBSCRIBE and UNSUBSCRIBE (types 6, 8, 10: bits of 0x540) carry flags 0b0010.
-    let e = type === 0 || type === 15 ? ERR_PACKET_TYPE
-      : type === PUBLISH ? (qos === 3 ? ERR_QOS : 0)
-      : flags !== ((0x540 >> type) & 1) * 2 ? ERR_HEADER_FLAGS : 0;
-    if (e) return (d.err = e);
-    // Remaining length: at most 4 bytes.
-    let rem = 0;
-    let mul = 1;
+    // Types 0 and 15 are reserved. PUBREL, SUBSCRIBE and UNSUBSCRIBE (types 6, 8, 10: bits of
+    // 0xa80) carry flags 0b0010, every other type but PUBLISH 0.
+    let e = type % 15 ? (type == 3 ? qos > 2 && ERR_QOS : flags != ((0xa80 >> type) & 2) && ERR_HEADER_FLAGS) : ERR_PACKET_TYPE;
+    // Remaining length (at most 4 bytes): `len`, the body's size.
+    let len = 0;
     let i = r + 1;
     let c: number;
+    if (e) return (d.err = e);
     do {
-      if (i === w) return NEED_MORE;
+      if (i == w) return NEED_MORE;
       c = b[i++];
-      rem += (c & 127) * mul;
-      mul *= 128;
+      len += (c & 127) << (7 * (i - r - 2)); // at most 127 << 21: a small integer
       if (c & 128 && i - r > 4) return (d.err = ERR_REMAINING_LENGTH);
     } while (c & 128);
-    const total = i - r + rem;
-    if (w - r < total) {
-      // write() and space() make room by compacting; here only wait, or report an oversized
-      // packet: once the buffer is full, so a PUBLISH's topic and packet id can be read (the
-      // client must still acknowledge it); it is then discarded as it streams in.
-      if (total <= b.length) return NEED_MORE;
-      d._compact();
-      if (d.w < b.length) return NEED_MORE;
+    const end = i + len;
+    // The first two body bytes: a PUBLISH's topic length, an ack's packet id, a CONNACK's flags
+    // and return code. Only buffered bytes are read; past the packet they are never used.
+    n = w - i > 1 ? (b[i] << 8) | b[i + 1] : 0;
+    const o = i + 2;
+    const at = o + n; // PUBLISH: end of the topic
+    const pay = at + (qos && 2);
+    d.type = type;
+    d.flags = flags;
+    d.qos = qos;
+    d.dup = flags > 7;
+    d.retain = flags % 2 > 0;
+    d.length = end - r;
+    d.id = 0;
+    // A PUBLISH's topic (in an oversized one, only when it and the packet id are buffered).
+    d.topicOff = o;
+    d.topicLen = type == 3 && pay <= size ? n : 0;
+    if (end > w) {
+      // Wait for the rest (while r > 0, the next write() or space() compacts first), or report
+      // an oversized packet once it fills the buffer from 0, so a PUBLISH's topic and packet id
+      // can be read: the client must still acknowledge it. Then skip all of it; or for a PUBLISH
+      // with an id, up to the id, which the nested next() reads (now, or once it streams in)
+      // before skipping the rest.
+      if (r || w < size) return NEED_MORE; // (a full buffer from 0 is exceeded: end > w = size)
+      d.skip = type == 3 && qos && at + 2 <= end ? ((d.idRest = end - at), at) : end;
+      return d.next() || (d.idRest ? NEED_MORE : ERR_TOO_LARGE);
     }
-    p.type = type;
-    p.flags = flags;
-    p.length = total;
-    p.id = 0;
-    if (w - r < total) {
-      i -= r;
-      p.qos = qos;
-      p.topicLen = 0;
-      if (type === PUBLISH) {
-        const t = (b[i] << 8) | b[i + 1];
-        const at = i + 2 + t;
-        if (at + (qos ? 2 : 0) <= b.length) {
-          p.topicOff = i + 2;
-          p.topicLen = t;
-          if (qos) p.id = (b[at] << 8) | b[at + 1];
-        } else if (qos && at + 2 <= total) {
-          // The topic alone overflows the buffer, but the id is still needed for the ack: keep
-          // the bytes from the id on (or skip up to it) and report once it is here (above).
-          const have = b.length;
-          d.idRest = total - at;
-          d.skip = at > have ? at - have : 0;
-          d.r = at < have ? at : 0;
-          d.w = at < have ? have : 0;
-          return NEED_MORE;
-        }
+    d.r = end;
+    if (type == 3) {
+      e = pay > end ? ERR_LENGTH
+        : !utf8Valid(b, o, at) ? ERR_UTF8
+        : !topicNameValid(b, o, at) ? ERR_TOPIC
+        : qos && !(d.id = (b[at] << 8) | b[at + 1]) ? ERR_PACKET_ID
+        : type;
+      d.payloadOff = pay;
+      d.payloadLen = end - pay;
+    } else if ((0x2af4 >> type) & 1) {
+      // CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGRESP: 2, 4..7, 9, 11, 13.
+      // n: the packet id, or a CONNACK's flags (reserved bits: n >> 9) and return code.
+      e = type == 13 ? (len ? ERR_LENGTH : type)
+        : len < 2 || (type != 9 && len != 2) ? ERR_LENGTH
+        : type == 2 ? (n >> 9 ? ERR_CONNACK_FLAGS : (d.returnCode = n & 255) > 5 ? ERR_CONNACK_CODE
+          : ((d.sessionPresent = n > 255), type))
+        : !n ? ERR_PACKET_ID
+        : ((d.id = n), type);
+      if (e == 9) {
+        // SUBACK: one return code per filter, 0, 1, 2 or 0x80.
+        if (len == 2) e = ERR_EMPTY;
+        for (let k = o; k < end; k++) if (b[k] > 2 && b[k] != 0x80) e = ERR_SUBACK_CODE;
+        d.listOff = o;
+        d.count = len - 2;
       }
-      d.skip = total - b.length;
-      d.r = d.w = 0;
-      return ERR_TOO_LARGE;
-    }
-    d.r = r + total;
-    e = d._body(p, b, type, flags, i, r + total);
-    if (e < 0) d.err = e;
-    return e;
-  }
-
-  private _body(p: PacketView, b: Uint8Array, type: number, flags: number, i: number, end: number): number {
-    const len = end - i;
-    let id = len > 1 ? (b[i] << 8) | b[i + 1] : 0; // no read past the packet
-    if (type === PUBLISH) {
-      const qos = (flags >> 1) & 3;
-      p.qos = qos;
-      p.dup = (flags & 8) !== 0;
-      p.retain = (flags & 1) !== 0;
-      if (len < 2) return ERR_LENGTH;
-      let at = i + 2 + id;
-      if (at + (qos ? 2 : 0) > end) return ERR_LENGTH;
-      if (!utf8Valid(b, i + 2, at)) return ERR_UTF8;
-      if (!topicNameValid(b, i + 2, at)) return ERR_TOPIC;
-      p.topicOff = i + 2;
-      p.topicLen = id;
-      if (qos) {
-        id = (b[at] << 8) | b[at + 1];
-        if (!id) return ERR_PACKET_ID;
-        p.id = id;
-        at += 2;
-      }
-      p.payloadOff = at;
-      p.payloadLen = end - at;
-      return type;
-    }
-    // PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK: types 4..7, 9, 11 (bits of 0xaf0).
-    if ((0xaf0 >> type) & 1) {
-      if (len < 2 || (type !== SUBACK && len !== 2)) return ERR_LENGTH;
-      if (!id) return ERR_PACKET_ID;
-      p.id = id;
-      if (type === SUBACK) {
-        if (len === 2) return ERR_EMPTY;
-        for (let k = i + 2; k < end; k++) if (b[k] > 2 && b[k] !== 0x80) return ERR_SUBACK_CODE;
-        p.listOff = i + 2;
-        p.count = len - 2;
-      }
-      return type;
-    }
-    if (type === CONNACK) {
-      if (len !== 2) return ERR_LENGTH;
-      if (b[i] & 0xfe) return ERR_CONNACK_FLAGS;
-      if (b[i + 1] > 5) return ERR_CONNACK_CODE;
-      p.sessionPresent = b[i] === 1;
-      p.returnCode = b[i + 1];
-      return type;
-    }
-    if (type === PINGRESP) return len ? ERR_LENGTH : type;
-    // CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT: broker-bound.
-    return this._server ? this._server(p, b, i, end) : ERR_UNEXPECTED_TYPE;
+    } else e = d._server ? d._server(d, b, i, end) : ERR_UNEXPECTED_TYPE; // broker-bound types
+    return e < 0 ? (d.err = e) : e;
   }
 }

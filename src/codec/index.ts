@@ -9,5 +9,5 @@ export {
 export type { Bytes, Will, ConnectFields } from './encode.js';
 export { Decoder, MIN_CAPACITY } from './decoder.js';
 export type { BodyDecoder } from './decoder.js';
-export { PacketView } from './packet-view.js';
+export type { PacketView } from './packet-view.js';
 export { utf8Length, utf8Write, utf8Valid, utf8Equals, utf8Decode, PLAIN, TOPIC_NAME, TOPIC_FILTER } from './utf8.js';
