@@ -15,12 +15,13 @@ export const ts = (target) =>
     noEmitOnError: true,
   });
 
-// Members no app or shim outside the bundle reaches: the minifier shortens them. Names starting
-// with _ by convention, plus the Outbox's and Decoder's bookkeeping (the client's `outbox` and
-// `rx` are documented for outbox.peak, outbox.used() and rx.buf only, docs/API.md) and the
-// transports' private state. Never a name shared with a public member (PacketView.count) or a
-// built-in method (push, next on arrays and iterators).
-const INTERNAL = /^(_.*|skip|idRest|err|head|tail|send|inflight|idPos|packetLen|find|release|trim|rewind|room|gen)$/;
+// Members no app outside the bundle reaches: the minifier shortens them. Names starting with _
+// by convention, plus the Outbox's and Decoder's bookkeeping, the RxSink calls the bundle's own
+// transport makes, and the CONNACK/SUBACK fields of the view (apps only ever see PUBLISH views).
+// Public names stay: the client API, PacketView's PUBLISH fields, `outbox.used()`/`peak`, options,
+// platform APIs. builtins: true lets `next` be shortened: nothing in the bundles calls an
+// iterator's next by name (for...of is native on XS, index loops in the ES5 build).
+const INTERNAL = /^(_.*|skip|idRest|err|head|tail|send|inflight|packetLen|find|release|trim|rewind|count|next|reset|space|commit|pkt|sessionPresent|returnCode|listOff)$/;
 
 const min = (ecma, module) =>
   terser({

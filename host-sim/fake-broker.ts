@@ -13,6 +13,7 @@ import {
   ERR_TOPIC, ERR_TOO_LARGE, ERR_PROTOCOL_STATE,
 } from '../src/index.ts';
 import { brokerDecoder, encodeConnack, encodeSuback, readConnect, readFilters } from '../src/codec/server.ts';
+import { rxWrite } from '../src/codec/decoder.ts';
 
 /** One packet the client sent, as the fake broker decoded it. */
 export interface Got {
@@ -168,7 +169,7 @@ export class Session {
     const d = this.dec.decoder;
     let i = 0;
     while (i < b.length && !this.closed) {
-      i += d.write(b, i, b.length);
+      i += rxWrite(d, b, i, b.length);
       for (let t = d.next(); t && !this.closed; t = d.next()) {
         if (t < 0) {
           this.clientError = t;

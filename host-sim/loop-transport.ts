@@ -6,6 +6,7 @@
 import type { Transport, TransportEvents, RxSink, Clock } from '../src/transport.ts';
 import { ERR_CONNECTION } from '../src/client-errors.ts';
 import { Session, type Script } from './fake-broker.ts';
+import { rxWrite } from '../src/codec/decoder.ts';
 
 export class LoopTransport implements Transport {
   /** Connection attempts so far. */
@@ -90,7 +91,7 @@ export class LoopTransport implements Transport {
     while (i < all.length && this.live) {
       const end = i + Math.max(1, Math.min(all.length - i, this.chunk(all.length - i)));
       while (i < end && this.live) {
-        const k = rx.write(all, i, end);
+        const k = rxWrite(rx, all, i, end);
         if (!k) {
           // A client that is still connected always makes room (or skips an oversized packet).
           this.stalls++;

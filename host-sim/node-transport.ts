@@ -3,6 +3,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Transport, TransportEvents, RxSink, Clock } from '../src/transport.ts';
 import { ERR_CONNECTION, ERR_TLS, ERR_DNS } from '../src/client-errors.ts';
+import { rxWrite } from '../src/codec/decoder.ts';
 
 export interface NodeTransportOptions {
   /** TLS options (ca, cert, key, servername, rejectUnauthorized...); absent means plain TCP. */
@@ -39,7 +40,7 @@ export class NodeTransport implements Transport {
       // Checked per piece: a handler may close this connection (and even open the next) inside
       // onReadable, and the rest of this chunk must not reach the new connection's decoder.
       while (i < chunk.length && this.sock === sock) {
-        const n = rx.write(chunk, i, chunk.length);
+        const n = rxWrite(rx, chunk, i, chunk.length);
         if (!n) break; // the client stopped reading: it is closing the connection
         i += n;
         ev._readable();

@@ -1,5 +1,5 @@
-// A receive-side tap: the client's RxSink, with every byte it accepts (through write() or
-// written in place and commit()ted) also shown to `onBytes`. For wrapping transports that count
+// A receive-side tap: the client's RxSink, with every byte it accepts (copied by rxWrite() or
+// written in place, then commit()ted) also shown to `onBytes`. For wrapping transports that count
 // or record what arrives (counting-transport.ts, the tests' taps). Allocates nothing per chunk.
 import type { RxSink } from '../src/transport.ts';
 
@@ -11,11 +11,6 @@ export function tapRx(rx: RxSink, onBytes: (b: Uint8Array, off: number, end: num
     commit: (n) => {
       if (n > 0) onBytes(rx.buf, rx.w, rx.w + n);
       rx.commit(n);
-    },
-    write: (src, off, end) => {
-      const n = rx.write(src, off, end);
-      if (n > 0) onBytes(src, off, off + n);
-      return n;
     },
   };
 }

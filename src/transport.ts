@@ -4,7 +4,7 @@
 
 /**
  * Where a transport puts received bytes: the decoder's receive buffer. A shim either copies a
- * chunk with write(), or, reading one byte at a time (Moddable "number" format, Espruino strings),
+ * chunk with rxWrite(rx, src, off, end) (codec/decoder.ts), or, reading one byte at a time (Moddable "number" format, Espruino strings),
  * writes straight into `buf` from index `w` up to space() bytes and then calls commit(n).
  * After adding bytes it calls TransportEvents._readable() so the client decodes them and frees
  * room. The client may call close() from inside _readable(): the shim then stops reading at
@@ -15,7 +15,6 @@ export interface RxSink {
   readonly w: number;
   space(): number;
   commit(n: number): void;
-  write(src: Uint8Array, off: number, end: number): number;
 }
 
 /**

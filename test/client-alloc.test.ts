@@ -35,6 +35,7 @@ import { generate as mqttGenerate } from 'mqtt-packet';
 import type { Packet as MqttPacket } from 'mqtt-packet';
 import { MqttClient, CONNECTED, ERR_OUTBOX_FULL, utf8Equals, topicMatch } from '../src/index.ts';
 import type { Transport, TransportEvents, RxSink, Clock, PacketView } from '../src/index.ts';
+import { rxWrite } from '../src/codec/decoder.ts';
 
 const TOPIC_OUT = 'bench/alloc/out';
 const TOPIC_IN = 'bench/alloc/in';
@@ -189,7 +190,7 @@ class MemBroker implements Transport {
     const rx = this.rx as RxSink;
     const ev = this.ev as TransportEvents;
     while (this.qr < this.qw) {
-      const n = rx.write(this.q, this.qr, this.qw);
+      const n = rxWrite(rx, this.q, this.qr, this.qw);
       if (!n) {
         this.bad++;
         break;

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { MqttClient, CONNECT, PUBLISH, PUBACK, CONNECTED, encodeAck } from '../src/index.ts';
 import type { Transport, TransportEvents, RxSink, Clock } from '../src/index.ts';
 import { Framer, type WirePacket } from './helpers/brokers.ts';
+import { rxWrite } from '../src/codec/decoder.ts';
 
 class FakeTransport implements Transport {
   rx!: RxSink;
@@ -24,7 +25,7 @@ class FakeTransport implements Transport {
   close(): void {}
   feed(bytes: number[] | Uint8Array): void {
     const u = Uint8Array.from(bytes);
-    assert.is(this.rx.write(u, 0, u.length), u.length);
+    assert.is(rxWrite(this.rx, u, 0, u.length), u.length);
     this.ev._readable();
   }
   puback(id: number): void {

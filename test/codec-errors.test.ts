@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as C from '../src/index.ts';
 import { brokerDecoder } from '../src/codec/server.ts';
+import { rxWrite } from '../src/codec/decoder.ts';
 
 const { Decoder } = C;
 
@@ -17,7 +18,7 @@ function decodeAll(bytes: number[], capacity = 256, broker = false): number[] {
     let i = 0;
     let guard = 0;
     outer: while (i < src.length) {
-      i += dec.write(src, i, Math.min(src.length, i + step));
+      i += rxWrite(dec, src, i, Math.min(src.length, i + step));
       for (let t = dec.next(); t !== 0; t = dec.next()) {
         out.push(t);
         if (t < 0 && t !== C.ERR_TOO_LARGE) break outer;
@@ -107,7 +108,7 @@ test('the view is the decoder; every packet sets the header fields, and topicLen
   const buf = new Uint8Array(64);
   const n = C.encodePublish(buf, 0, 'a/b', 'hi', 2, true, true, 513);
   buf.set([0x62, 2, 0, 7, 0x20, 2, 1, 0], n); // PUBREL id 7, CONNACK session present, accepted
-  dec.write(buf, 0, n + 8);
+  rxWrite(dec, buf, 0, n + 8);
   assert.is(dec.next(), C.PUBLISH);
   assert.equal([dec.qos, dec.dup, dec.retain, dec.id, dec.topicLen, dec.payloadLen], [2, true, true, 513, 3, 2]);
   assert.is(dec.next(), C.PUBREL);
@@ -120,12 +121,12 @@ test('the view is the decoder; every packet sets the header fields, and topicLen
 test('errors are sticky until reset; reset resumes', () => {
   const dec = new Decoder(64);
   const src = Uint8Array.from([0x40, 2, 0, 0, 0xd0, 0]);
-  dec.write(src, 0, src.length);
+  rxWrite(dec, src, 0, src.length);
   assert.is(dec.next(), C.ERR_PACKET_ID);
   assert.is(dec.next(), C.ERR_PACKET_ID);
   dec.reset();
   const ok = Uint8Array.from([0xd0, 0]);
-  dec.write(ok, 0, 2);
+  rxWrite(dec, ok, 0, 2);
   assert.is(dec.next(), C.PINGRESP);
   assert.is(dec.next(), 0);
 });
@@ -140,7 +141,7 @@ test('a packet larger than the buffer is reported with its size and id, skipped,
     const seen: number[] = [];
     let i = 0;
     while (i < n + m) {
-      i += dec.write(big, i, Math.min(n + m, i + step));
+      i += rxWrite(dec, big, i, Math.min(n + m, i + step));
       for (let t = dec.next(); t; t = dec.next()) {
         seen.push(t);
         if (t === C.ERR_TOO_LARGE) {
@@ -168,7 +169,7 @@ test('an oversized PUBLISH whose topic alone overflows the buffer is still repor
       const seen: number[] = [];
       let i = 0;
       while (i < n + m) {
-        i += dec.write(big, i, Math.min(n + m, i + step));
+        i += rxWrite(dec, big, i, Math.min(n + m, i + step));
         for (let t = dec.next(); t; t = dec.next()) {
           seen.push(t);
           if (t === C.ERR_TOO_LARGE) {

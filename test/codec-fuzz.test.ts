@@ -22,6 +22,7 @@ import {
 } from './helpers/oracle.ts';
 import type { FeedOptions, GenPacket, Payload, QoS, RefItem, Result } from './helpers/oracle.ts';
 import { Rng } from '../host-sim/rng.ts';
+import { rxWrite } from '../src/codec/decoder.ts';
 
 const SEED = process.env.FUZZ_SEED !== undefined && process.env.FUZZ_SEED !== ''
   ? Number(process.env.FUZZ_SEED) >>> 0
@@ -749,7 +750,7 @@ test('fuzz: helpers sanity (PRNG is deterministic, guard catches out-of-bounds r
   for (let i = 0; i < 10; i++) assert.is(x.f(), y.f());
   const dec = new Decoder(32);
   guard(dec);
-  dec.write(Uint8Array.of(0xd0, 0), 0, 2);
+  rxWrite(dec, Uint8Array.of(0xd0, 0), 0, 2);
   assert.is(dec.buf[1], 0);
   assert.throws(() => dec.buf[2], /out-of-bounds/);
   assert.throws(() => dec.buf[-1], /out-of-bounds/);

@@ -13,6 +13,7 @@ import {
 import type { ClientOptions, MqttError, Transport, TransportEvents, RxSink, Clock } from '../src/index.ts';
 import { Outbox, S_DONE, S_NEW, S_SENT, S_REL, HDR } from '../src/outbox.ts';
 import { rng } from '../host-sim/rng.ts';
+import { rxWrite } from '../src/codec/decoder.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -125,7 +126,7 @@ class Wire implements Transport {
     let i = 0;
     while (i < buf.length) {
       const end = Math.min(buf.length, i + chunk);
-      const n = this.rx!.write(buf, i, end);
+      const n = rxWrite(this.rx!, buf, i, end);
       if (!n) throw new Error('RxSink accepted nothing');
       i += n;
       this.ev!._readable();

@@ -10,6 +10,7 @@ import {
 } from './errors.js';
 import { utf8Valid, topicNameValid } from './utf8.js';
 import type { PacketView } from './packet-view.js';
+import type { RxSink } from '../transport.js';
 
 /**
  * Decodes the bodies of packets only a broker receives (CONNECT, SUBSCRIBE, UNSUBSCRIBE,
@@ -85,19 +86,7 @@ export class Decoder implements PacketView {
     this.w += n;
   }
 
-  /**
-   * Copies as much of src[off, end) as fits; returns the count copied. Call next() after.
-   * Bytes of an oversized packet are copied too, and next() drops them.
-   */
-  write(src: Uint8Array, off: number, end: number): number {
-    const d = this;
-    let n = d.space();
-    let k = 0;
-    if (n > end - off) n = end - off;
-    if (off || n != src.length) while (k < n) d.buf[d.w + k] = src[off + k++];
-    else d.buf.set(src, d.w); // whole source: native copy, no view needed
-    return (d.w += n), n;
-  }
+
 
   /**
    * Decodes the next buffered packet into `pkt`. Returns its type (1..14), NEED_MORE (0) when
@@ -200,4 +189,20 @@ export class Decoder implements PacketView {
     } else e = d._server ? d._server(d, b, i, end) : ERR_UNEXPECTED_TYPE; // broker-bound types
     return e < 0 ? (d.err = e) : e;
   }
+}
+
+/**
+ * Copies as much of src[off, end) as fits into the receive buffer; returns the count copied.
+ * Call next() after. Bytes of an oversized packet are copied too, and next() drops them. A function, not a Decoder method, so device bundles (whose transports write
+ * byte by byte with space()/commit()) leave it out.
+ */
+export function rxWrite(d: RxSink, src: Uint8Array, off: number, end: number): number {
+  let n = d.space();
+  let k = 0;
+  const w = d.w;
+  if (n > end - off) n = end - off;
+  if (off || n != src.length) while (k < n) d.buf[w + k] = src[off + k++];
+  else d.buf.set(src, w); // whole source: native copy, no view needed
+  d.commit(n);
+  return n;
 }

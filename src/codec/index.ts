@@ -7,7 +7,7 @@ export {
   writeHeader, varintSize,
 } from './encode.js';
 export type { Bytes, Will, ConnectFields } from './encode.js';
-export { Decoder, MIN_CAPACITY } from './decoder.js';
+export { Decoder, MIN_CAPACITY, rxWrite } from './decoder.js';
 export type { BodyDecoder } from './decoder.js';
 export type { PacketView } from './packet-view.js';
 export { utf8Length, utf8Write, utf8Valid, utf8Equals, utf8Decode, PLAIN, TOPIC_NAME, TOPIC_FILTER } from './utf8.js';

@@ -32,6 +32,7 @@
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import mqtt from 'mqtt-packet';
 import { encodePublish, Decoder, PUBLISH, NEED_MORE } from '../../src/codec/index.js';
+import { rxWrite } from '../../src/codec/decoder.js';
 
 const TOPIC = 'home/livingroom/temperature';
 const PAYLOAD_LEN = 64;
@@ -69,7 +70,7 @@ function runOurs(n: number): number {
   for (let k = 0; k < n; k++) {
     const len = encodePublish(tx, 0, TOPIC, payloadBytes, 1, false, false, id);
     if (len !== PKT_LEN) return -1;
-    if (dec.write(tx, 0, len) !== len) return -2;
+    if (rxWrite(dec, tx, 0, len) !== len) return -2;
     let t: number;
     while ((t = dec.next()) > 0) {
       if (t === PUBLISH && pkt.id === id && pkt.qos === 1 && pkt.payloadLen === PAYLOAD_LEN) ok++;

@@ -13,6 +13,7 @@ import {
 import type { Decoder, PacketView } from '../../src/index.ts';
 import { encodeConnack, encodeSuback, readFilters } from '../../src/codec/server.ts';
 import type { ConnectView } from '../../src/codec/server.ts';
+import { rxWrite } from '../../src/codec/decoder.ts';
 
 /** mqtt-packet's `cmd` name for each packet type. */
 export const CMD = [
@@ -322,7 +323,7 @@ export function feed(dec: Decoder, bytes: Uint8Array, opts: FeedOptions = {}): R
         dec.commit(n);
         i += n;
       } else {
-        const n = dec.write(src, i, end);
+        const n = rxWrite(dec, src, i, end);
         if (!(n >= 0 && n <= end - i)) throw new Error(`write() returned ${n} for ${end - i} bytes`);
         i += n;
       }
