@@ -7,7 +7,7 @@ import {
 import {
   ERR_NO_SPACE, ERR_TOO_LONG, ERR_QOS, ERR_PACKET_ID, ERR_ARG, ERR_EMPTY,
 } from './errors.js';
-import { utf8Length, utf8Walk, PLAIN, TOPIC_NAME, TOPIC_FILTER } from './utf8.js';
+import { utf8Length, utf8Walk, TOPIC_NAME, TOPIC_FILTER } from './utf8.js';
 
 /** A string is sent as UTF-8; a Uint8Array as raw bytes. */
 export type Bytes = string | Uint8Array;
@@ -30,25 +30,19 @@ export function writeHeader(b: Uint8Array, off: number, end: number, first: numb
   return off;
 }
 
-/** Length in bytes of a payload or binary field, or a negative error code. */
-export function bytesLength(v: Bytes): number {
-  return typeof v == 'string' ? utf8Length(v, PLAIN) : v.length;
-}
-
-/** Writes raw bytes or checked UTF-8 (no length prefix) before `end`; the end offset, or < 0. */
-function writeRaw(b: Uint8Array, off: number, v: Bytes, end: number, kind?: number): number {
+/**
+ * Writes raw bytes or checked UTF-8 (no length prefix) at b[off], before `end` for a string; with
+ * `b` null only measures. Returns the end offset, or a negative error code.
+ */
+function writeRaw(b: Uint8Array | null, off: number, v: Bytes, end: number, kind?: number): number {
   if (typeof v == 'string') return utf8Walk(v, 0, v.length, b, off, end, kind);
-  b.set(v, off); // native copy of a whole array: no allocation
+  if (b) b.set(v, off); // native copy of a whole array: no allocation
   return off + v.length;
 }
 
-/** Writes a 2-byte-length-prefixed field before `end`: the end offset, or < 0 (prefix then junk). */
-function writeField(b: Uint8Array, off: number, v: Bytes, end: number, kind?: number): number {
-  const e = writeRaw(b, off + 2, v, end, kind);
-  const n = e - off - 2;
-  b[off] = n >> 8;
-  b[off + 1] = n; // a Uint8Array keeps the low byte
-  return e;
+/** Length in bytes of a payload or binary field, or a negative error code. */
+export function bytesLength(v: Bytes): number {
+  return writeRaw(null, 0, v, MAX_STRING_BYTES);
 }
 
 function validId(id: number): boolean {
@@ -79,17 +73,18 @@ export function encodePublish(
   // guess while writing (on an interpreter, as on XS and Espruino, a second walk over the topic
   // costs more than this code). Anything else is measured first and rewritten from the start.
   let t = topic.length;
-  let i = t > MAX_STRING_BYTES ? -1 : writeHeader(b, off, lim, first, 2 + t + p);
-  if (i >= 0) {
-    b[i++] = t >> 8;
-    b[i++] = t;
-  }
-  if (i < 0 || utf8Walk(topic, 0, t, b, i, i += t, TOPIC_NAME) != i) {
+  let i: number;
+  for (let k = 0; ; k++) {
+    i = writeHeader(b, off, lim, first, 2 + t + p);
+    if (i >= 0) {
+      b[i++] = t >> 8;
+      b[i++] = t;
+      if (utf8Walk(topic, 0, topic.length, b, i, i += t, TOPIC_NAME) == i && t <= MAX_STRING_BYTES) break;
+    }
+    // Measured, the topic fits its place: only the packet may not.
+    if (k) return i;
     t = utf8Length(topic, TOPIC_NAME);
     if (t < 0) return t;
-    i = writeHeader(b, off, lim, first, 2 + t + p);
-    if (i < 0) return i;
-    i = writeField(b, i, topic, lim);
   }
   if (qos) {
     b[i++] = id >> 8;
@@ -149,35 +144,39 @@ export interface ConnectFields {
 /**
  * The packet shape CONNECT, SUBSCRIBE and UNSUBSCRIBE share: the variable header `head`, then
  * each present field of `fields` with its 2-byte length (string field k checked as kind
- * `kinds >> 2k & 3`), each followed by the byte qos[k] when `qos` is given. Measures and checks
- * everything first, so on an error nothing is written.
+ * `kinds >> 2k & 3`), each followed by the byte qos[k] when `qos` is given. A first pass only
+ * measures and checks, so on an error nothing is written; the second writes.
  */
 function encodeFields(
   b: Uint8Array, off: number, first: number, head: number[], fields: (Bytes | null | undefined)[],
   kinds: number, qos?: number[],
 ): number {
-  let rem = head.length;
-  for (let k = 0; k < fields.length; k++) {
-    const v = fields[k];
-    if (v != null) {
-      const n = typeof v == 'string' ? utf8Length(v, kinds >> 2 * k & 3) : v.length > MAX_STRING_BYTES ? ERR_TOO_LONG : v.length;
-      if (n < 0) return n;
-      if (qos && !validQos(qos[k])) return ERR_QOS;
-      rem += 2 + n + (qos ? 1 : 0);
+  let x: Uint8Array | null = null;
+  let i = 0;
+  for (;;) {
+    if (x) x.set(head, i);
+    i += head.length;
+    for (let k = 0; k < fields.length; k++) {
+      const v = fields[k];
+      if (v != null) {
+        const e = writeRaw(x, i + 2, v, i + 2 + MAX_STRING_BYTES, kinds >> 2 * k & 3);
+        const n = e - i - 2;
+        if (e < 0) return e;
+        if (n > MAX_STRING_BYTES) return ERR_TOO_LONG; // a Uint8Array
+        if (qos && !validQos(qos[k])) return ERR_QOS;
+        if (x) {
+          x[i] = n >> 8;
+          x[i + 1] = n;
+          if (qos) x[e] = qos[k];
+        }
+        i = e + (qos ? 1 : 0);
+      }
     }
+    if (x) return i - off;
+    i = writeHeader(b, off, b.length, first, i);
+    if (i < 0) return i;
+    x = b;
   }
-  let i = writeHeader(b, off, b.length, first, rem);
-  if (i < 0) return i;
-  b.set(head, i);
-  i += head.length;
-  for (let k = 0; k < fields.length; k++) {
-    const v = fields[k];
-    if (v != null) {
-      i = writeField(b, i, v, b.length);
-      if (qos) b[i++] = qos[k];
-    }
-  }
-  return i - off;
 }
 
 /** CONNECT for protocol "MQTT" level 4. */
@@ -188,7 +187,7 @@ export function encodeConnect(b: Uint8Array, off: number, c: ConnectFields): num
   const pw = c.password;
   const q = w && w.qos || 0;
   // 3.1.1 forbids a password without a user name [MQTT-3.1.2-22].
-  if (!(ka >= 0 && ka < 65536 && ka === (ka | 0)) || (pw != null && u == null)) return ERR_ARG;
+  if (ka !== (ka & 65535) || (pw != null && u == null)) return ERR_ARG;
   if (!validQos(q)) return ERR_QOS;
   const flags = (c.clean === false ? 0 : 2) | (u != null ? 128 : 0) | (pw != null ? 64 : 0)
     | (w ? 4 | (q << 3) | (w.retain ? 32 : 0) : 0);

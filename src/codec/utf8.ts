@@ -22,31 +22,29 @@ export const TOPIC_FILTER = 2;
 export function utf8Walk(
   s: string, i: number, j: number, b: Uint8Array | null, off: number, end: number, kind?: number, cmp?: boolean,
 ): number {
+  let c: number;
+  let d: number;
   if (kind && i >= j) return ERR_TOPIC;
   for (; i < j; i++) {
-    let c = s.charCodeAt(i);
-    let n = 0; // continuation bytes
+    c = s.charCodeAt(i);
     if (!c) return ERR_UTF8;
     // '+' or '#' ((c | 8) == 0x2b): never in a name; in a filter a whole level, '#' only the last.
     if (kind && (c | 8) == 0x2b && (kind == TOPIC_NAME || (i && s.charCodeAt(i - 1) != 0x2f)
       || (i + 1 < j && (c < 0x2b || s.charCodeAt(i + 1) != 0x2f)))) return ERR_TOPIC;
     if (c < 0x80 && off < end && b && !cmp) {
-      b[off++] = c;
+      b[off++] = c; // the common ASCII write, without the general loop (speed on interpreters)
       continue;
     }
-    if (c > 0x7f) {
-      if (c >> 11 == 0x1b) {
-        // A high surrogate and a low one make one code point; anything else is unpaired.
-        const d = s.charCodeAt(++i);
-        if (c >> 10 != 0x36 || d >> 10 != 0x37) return ERR_UTF8;
-        c = (c << 10) + d - 0x35fdc00;
-      }
-      // Above 0xFFFF also when a runtime's charCodeAt gives whole code points (Espruino, XS).
-      n = c < 0x800 ? 1 : c < 0x10000 ? 2 : 3;
+    // A high surrogate and a low one make one code point; anything else is unpaired.
+    if (c >> 11 == 0x1b) {
+      if (c > 0xdbff || (d = s.charCodeAt(++i)) >> 10 != 0x37) return ERR_UTF8;
+      c = (c << 10) + d - 0x35fdc00;
     }
+    // Above 0xFFFF also when a runtime's charCodeAt gives whole code points (Espruino, XS).
+    const n = c < 0x80 ? 0 : c < 0x800 ? 1 : c < 0x10000 ? 2 : 3; // continuation bytes
     // Lead byte 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx, then 10xxxxxx each. Every value stays a
     // small integer: a result above 2^30 would be a heap number, allocated per character.
-    for (let k = n, x = n ? c >> 6 * n | (0xf0e0c000 >> 8 * n & 255) : c; ; x = 128 | c >> 6 * k & 63) {
+    for (let k = n, x = c >> 6 * n | (0xf0e0c000 >> 8 * n & 255); ; x = 128 | c >> 6 * k & 63) {
       if (off >= end || (b && (cmp ? b[off] != x : (b[off] = x, 0)))) return ERR_TOO_LONG;
       off++;
       if (--k < 0) break;
@@ -79,16 +77,18 @@ export function utf8Valid(b: Uint8Array, off: number, end: number): boolean {
   while (off < end) {
     let c = b[off++];
     if (c > 0x7f) {
-      // c < 0xc2: a stray continuation byte or an overlong 2-byte form; above 0xf4: past U+10FFFF.
-      if (c < 0xc2 || c > 0xf4) return false;
-      const n = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
-      c &= 63 >> n;
-      for (let k = n; k--; off++) {
-        if (off >= end || (b[off] & 0xc0) != 0x80) return false;
-        c = c << 6 | b[off] & 63;
+      let n = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+      const m = 5 * n + 1;
+      // Below 0xc2: a stray continuation byte or an overlong 2-byte form.
+      if (c < 0xc2 || off + n > end) return false;
+      // The lead's payload bits (127 >> n keeps a 0xf5..0xff lead above U+10FFFF), then 6 per byte.
+      for (c &= 127 >> n; n--;) {
+        const d = b[off++];
+        if ((d & 0xc0) != 0x80) return false;
+        c = c << 6 | d & 63;
       }
       // Overlong 3- and 4-byte forms, surrogates, past U+10FFFF.
-      if (c >> 5 * n + 1 == 0 || c >> 11 == 0x1b || c > 0x10ffff) return false;
+      if (c >> m == 0 || c >> 11 == 0x1b || c > 0x10ffff) return false;
     } else if (!c) return false;
   }
   return true;
@@ -113,11 +113,9 @@ export function utf8Decode(b: Uint8Array, off: number, len: number): string {
   let s = '';
   for (len += off; off < len;) {
     let c = b[off++];
-    if (c > 0x7f) {
-      const n = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
-      c &= 63 >> n;
-      for (let k = n; k--;) c = c << 6 | b[off++] & 63;
-    }
+    // Lead 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx: 127 >> n keeps its payload bits.
+    let n = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+    for (c &= 127 >> n; n--;) c = c << 6 | b[off++] & 63;
     if (c > 0xffff) {
       s += String.fromCharCode(0xd7c0 + (c >> 10));
       c = 0xdc00 | c & 0x3ff;
