@@ -10,20 +10,19 @@ import { utf8Walk } from './codec/utf8.js';
 export function topicMatch(f: string, b: Uint8Array, off: number, len: number): boolean {
   const end = off + len;
   const n = f.length;
-  let c = f.charCodeAt(0);
-  if (b[off] === 0x24 && (c === 0x2b || c === 0x23)) return false;
-  // One level at a time: filter level f[i, j), topic level b[t, e).
+  // '+' or '#' is (c | 8) == 0x2b.
+  if (b[off] == 0x24 && (f.charCodeAt(0) | 8) == 0x2b) return false;
+  // One level at a time: filter level f[i, j), topic level b[t, e). Past the topic's end, t is
+  // end + 1 and every level fails except an empty one and a '#' right after the last level
+  // ("a/#" matches "a").
   for (let i = 0, t = off, j: number, e: number; ; i = j + 1, t = e + 1) {
-    c = f.charCodeAt(i);
-    if (c === 0x23) return true; // '#'
+    const c = f.charCodeAt(i);
+    if (c == 0x23) return t <= end + 1;
     j = f.indexOf('/', i);
     if (j < 0) j = n;
-    e = t;
-    while (e < end && b[e] !== 0x2f) e++;
+    for (e = t; e < end && b[e] != 0x2f;) e++;
     // '+' matches any one level; anything else must spell it exactly.
-    if (c !== 0x2b && utf8Walk(f, i, j, b, t, e) !== e) return false;
-    if (j === n) return e === end;
-    // Topic used up: only a trailing "/#" still matches ("a/#" matches "a").
-    if (e === end) return j + 2 === n && f.charCodeAt(j + 1) === 0x23;
+    if (c != 0x2b && utf8Walk(f, i, j, b, t, e, 0, true) != e) return false;
+    if (j == n) return e == end;
   }
 }

@@ -12,65 +12,61 @@ export const TOPIC_NAME = 1;
 export const TOPIC_FILTER = 2;
 
 /**
- * UTF-8 byte length of `s`, or ERR_UTF8 for an unpaired surrogate or U+0000,
- * or ERR_TOPIC when `kind` rules are broken.
+ * The one walk over s[i, j) as UTF-8 that measuring, writing and comparing share (one copy of
+ * the rules keeps bundles small): with `b` null it only counts, else it writes the bytes at
+ * b[off] (`cmp` false) or compares them with b[off] on (`cmp` true), never at or past `end`.
+ * Checks U+0000, unpaired surrogates and, by `kind`, the topic rules as it goes. Returns the
+ * offset after the last byte, or ERR_UTF8, ERR_TOPIC, or ERR_TOO_LONG when it reaches `end` or
+ * finds a difference.
  */
-export function utf8Length(s: string, kind: number): number {
-  const n = s.length;
-  let bytes = 0;
-  if (kind && !n) return ERR_TOPIC;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (!c) return ERR_UTF8;
-    if (kind && (c === 0x2b || c === 0x23) && (kind === TOPIC_NAME || (i && s.charCodeAt(i - 1) !== 0x2f)
-      || (c === 0x23 ? i !== n - 1 : i + 1 < n && s.charCodeAt(i + 1) !== 0x2f))) return ERR_TOPIC;
-    if (c >> 10 === 0x37) return ERR_UTF8; // a low surrogate with no high one before it
-    if (c >> 10 === 0x36) {
-      // A high surrogate must be followed by a low one.
-      if (s.charCodeAt(++i) >> 10 !== 0x37) return ERR_UTF8;
-      bytes++;
-    }
-    // Above 0xFFFF: a runtime whose charCodeAt gives whole code points (Espruino's Unicode
-    // builds, Moddable XS) rather than UTF-16 units.
-    bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-  }
-  return bytes > MAX_STRING_BYTES ? ERR_TOO_LONG : bytes;
-}
-
-/**
- * Walks s[i, j) as UTF-8 bytes: writes them at b[off] (`end` < 0: no bounds check, the caller
- * reserved the space), or compares them with b[off, end). Returns the offset after the last byte,
- * or -1 at the first difference. Writing and comparing share this one walk to keep bundles small.
- */
-export function utf8Walk(s: string, i: number, j: number, b: Uint8Array, off: number, end: number): number {
+export function utf8Walk(
+  s: string, i: number, j: number, b: Uint8Array | null, off: number, end: number, kind?: number, cmp?: boolean,
+): number {
+  let c: number;
+  let d: number;
+  if (kind && i >= j) return ERR_TOPIC;
   for (; i < j; i++) {
-    let c = s.charCodeAt(i);
-    if (c < 0x80 && end < 0) {
+    c = s.charCodeAt(i);
+    if (!c) return ERR_UTF8;
+    // '+' or '#' ((c | 8) == 0x2b): never in a name; in a filter a whole level, '#' only the last.
+    if (kind && (c | 8) == 0x2b && (kind == TOPIC_NAME || (i && s.charCodeAt(i - 1) != 0x2f)
+      || (i + 1 < j && (c < 0x2b || s.charCodeAt(i + 1) != 0x2f)))) return ERR_TOPIC;
+    if (c < 0x80 && off < end && b && !cmp) {
       b[off++] = c; // the common ASCII write, without the general loop (speed on interpreters)
       continue;
     }
-    // A surrogate pair becomes its code point (a runtime may also give the code point itself).
-    if (c >> 11 === 0x1b) c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(++i) - 0xdc00);
-    // continuation bytes
-    const n = c < 0x80 ? 0 : c < 0x800 ? 1 : c < 0x10000 ? 2 : 3;
-    for (let k = n; k >= 0; k--) {
-      // Lead byte 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx, then 10xxxxxx each. Every value stays
-      // a small integer: a result above 2^30 would be a heap number, allocated per character.
-      const x = k < n ? 0x80 | ((c >> (6 * k)) & 63) : (c >> (6 * n)) | (n ? (0xf0e0c0 >> (8 * n - 8)) & 255 : 0);
-      if (end < 0) b[off] = x;
-      else if (off >= end || b[off] !== x) return -1;
+    // A high surrogate and a low one make one code point; anything else is unpaired.
+    if (c >> 11 == 0x1b) {
+      if (c > 0xdbff || (d = s.charCodeAt(++i)) >> 10 != 0x37) return ERR_UTF8;
+      c = (c << 10) + d - 0x35fdc00;
+    }
+    // Above 0xFFFF also when a runtime's charCodeAt gives whole code points (Espruino, XS).
+    const n = c < 0x80 ? 0 : c < 0x800 ? 1 : c < 0x10000 ? 2 : 3; // continuation bytes
+    // Lead byte 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx, then 10xxxxxx each. Every value stays a
+    // small integer: a result above 2^30 would be a heap number, allocated per character.
+    for (let k = n, x = c >> 6 * n | (0xf0e0c000 >> 8 * n & 255); ; x = 128 | c >> 6 * k & 63) {
+      if (off >= end || (b && (cmp ? b[off] != x : (b[off] = x, 0)))) return ERR_TOO_LONG;
       off++;
+      if (--k < 0) break;
     }
   }
   return off;
 }
 
 /**
+ * UTF-8 byte length of `s`, or ERR_UTF8 for an unpaired surrogate or U+0000, ERR_TOPIC when
+ * `kind` rules are broken, ERR_TOO_LONG past 65,535 bytes.
+ */
+export function utf8Length(s: string, kind: number): number {
+  return utf8Walk(s, 0, s.length, null, 0, MAX_STRING_BYTES, kind);
+}
+
+/**
  * Writes the UTF-8 bytes of `s` (already checked by utf8Length) at `off`; returns the end offset.
- * No bounds check: the caller reserved the space.
+ * The caller reserved the space.
  */
 export function utf8Write(b: Uint8Array, off: number, s: string): number {
-  return utf8Walk(s, 0, s.length, b, off, -1);
+  return utf8Walk(s, 0, s.length, b, off, b.length);
 }
 
 /**
@@ -79,29 +75,29 @@ export function utf8Write(b: Uint8Array, off: number, s: string): number {
  */
 export function utf8Valid(b: Uint8Array, off: number, end: number): boolean {
   while (off < end) {
-    const c = b[off++];
-    if (c < 0x80) {
-      if (!c) return false;
-      continue;
-    }
-    // c < 0xc2: a stray continuation byte or an overlong 2-byte form; above 0xf4: past U+10FFFF.
-    if (c < 0xc2 || c > 0xf4) return false;
-    let more = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
-    // The second byte's range rules out overlong 3- and 4-byte forms (e0, f0), surrogates (ed)
-    // and code points above U+10FFFF (f4).
-    if (off + more > end) return false;
-    const d = b[off];
-    if (d < (c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80) || d > (c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf)) return false;
-    while (more--) if ((b[off++] & 0xc0) !== 0x80) return false;
+    let c = b[off++];
+    if (c > 0x7f) {
+      let n = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+      const m = 5 * n + 1;
+      // Below 0xc2: a stray continuation byte or an overlong 2-byte form.
+      if (c < 0xc2 || off + n > end) return false;
+      // The lead's payload bits (127 >> n keeps a 0xf5..0xff lead above U+10FFFF), then 6 per byte.
+      for (c &= 127 >> n; n--;) {
+        const d = b[off++];
+        if ((d & 0xc0) != 0x80) return false;
+        c = c << 6 | d & 63;
+      }
+      // Overlong 3- and 4-byte forms, surrogates, past U+10FFFF.
+      if (c >> m == 0 || c >> 11 == 0x1b || c > 0x10ffff) return false;
+    } else if (!c) return false;
   }
   return true;
 }
 
-/** Topic check on received bytes: a topic name is non-empty and has no wildcards. */
+/** Topic check on received bytes: a topic name is non-empty and has no wildcards ((x | 8) == '+'). */
 export function topicNameValid(b: Uint8Array, off: number, end: number): boolean {
-  if (off === end) return false;
-  for (let i = off; i < end; i++) if (b[i] === 0x2b || b[i] === 0x23) return false;
-  return true;
+  for (let i = off; i < end; i++) if ((b[i] | 8) == 0x2b) return false;
+  return off < end;
 }
 
 /**
@@ -109,21 +105,22 @@ export function topicNameValid(b: Uint8Array, off: number, end: number): boolean
  * decoding, so nothing is allocated.
  */
 export function utf8Equals(b: Uint8Array, off: number, len: number, s: string): boolean {
-  return utf8Walk(s, 0, s.length, b, off, off + len) === off + len;
+  return utf8Walk(s, 0, s.length, b, off, off + len, 0, true) == off + len;
 }
 
 /** Decodes valid UTF-8 bytes to a string. Allocates: a convenience, not for hot paths. */
 export function utf8Decode(b: Uint8Array, off: number, len: number): string {
-  const end = off + len;
   let s = '';
-  while (off < end) {
+  for (len += off; off < len;) {
     let c = b[off++];
-    if (c >= 0x80) {
-      const more = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
-      c &= 0x3f >> more;
-      for (let k = 0; k < more; k++) c = (c << 6) | (b[off++] & 63);
+    // Lead 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx: 127 >> n keeps its payload bits.
+    let n = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+    for (c &= 127 >> n; n--;) c = c << 6 | b[off++] & 63;
+    if (c > 0xffff) {
+      s += String.fromCharCode(0xd7c0 + (c >> 10));
+      c = 0xdc00 | c & 0x3ff;
     }
-    s += c > 0xffff ? String.fromCharCode(0xd7c0 + (c >> 10), 0xdc00 + (c & 0x3ff)) : String.fromCharCode(c);
+    s += String.fromCharCode(c);
   }
   return s;
 }
