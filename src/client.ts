@@ -277,7 +277,7 @@ export class MqttClient implements TransportEvents {
     // JavaScript apps can pass anything: NaN is not QoS 0, an ArrayBuffer is not bytes.
     const q = qos ?? 0;
     const r = typeof topic != 'string' || !(typeof payload == 'string' || payload instanceof Uint8Array) ? ERR_ARG
-      : !q && t._s != CONNECTED && t._o.queueQos0 === false ? ERR_OFFLINE
+      : q === 0 && t._s != CONNECTED && t._o.queueQos0 === false ? ERR_OFFLINE
       : t.outbox.push(topic, payload, q, !!retain, id);
     if (r == ERR_OUTBOX_FULL) t._drain = true;
     if (r) return r;

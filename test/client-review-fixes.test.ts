@@ -2,7 +2,7 @@
 // broker in process (host-sim/loop-transport.ts), where time and bytes move only when told.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MqttClient, OFFLINE, CONNECTED, PUBLISH, PUBREC, SUBSCRIBE, DISCONNECT, ERR_ARG, ERR_TX_FULL, ERR_CONNECTION, ERR_INBOUND_FULL, ERR_TOO_LARGE } from '../src/index.ts';
+import { MqttClient, OFFLINE, CONNECTED, PUBLISH, PUBREC, SUBSCRIBE, DISCONNECT, ERR_ARG, ERR_QOS, ERR_OFFLINE, ERR_TX_FULL, ERR_CONNECTION, ERR_INBOUND_FULL, ERR_TOO_LARGE } from '../src/index.ts';
 import type { ClientOptions, MqttError, Transport } from '../src/index.ts';
 import { LoopTransport, ManualClock } from '../host-sim/loop-transport.ts';
 import { pk, rawPublish, scripts, type Script } from '../host-sim/fake-broker.ts';
@@ -207,6 +207,14 @@ test('sanity: the fake broker sees our SUBSCRIBE and PUBLISH (the rig can observ
   r.t.run();
   const types = r.t.session!.got.map((g) => g.type);
   assert.ok(types.includes(SUBSCRIBE) && types.includes(PUBLISH), String(types));
+});
+
+
+test('an invalid QoS is ERR_QOS at the call even offline with queueQos0 false (not taken for QoS 0)', () => {
+  const r = rig(() => scripts.plain(), { queueQos0: false });
+  for (const q of [NaN, 3, -1, 0.5, '1' as never]) assert.is(r.c.publish('a/b', 'p', q), ERR_QOS, `qos ${String(q)}`);
+  assert.is(r.c.publish('a/b', 'p', 0), ERR_OFFLINE);
+  assert.is(r.c.queued, 0);
 });
 
 test.run();
