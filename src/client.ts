@@ -540,7 +540,8 @@ export class MqttClient implements TransportEvents {
     return -1;
   }
 
-  _op(k: number, fs: string[], qs: number[] | null, done: ((codes: number[]) => void) | null | undefined): void {
+  /** Sets op k (`fs` undefined: frees it). */
+  _op(k: number, fs: string[] | undefined, qs: number[] | null, done: ((codes: number[]) => void) | null | undefined): void {
     this._of[k] = fs;
     this._oq[k] = qs;
     this._oc[k] = done;
@@ -579,7 +580,7 @@ export class MqttClient implements TransportEvents {
         if (s >= 0) c & 0x80 ? t._free(s) : (t._sq[s] |= GRANTED);
       });
     }
-    t._op(k, undefined as unknown as string[], null, null);
+    t._op(k, undefined, null, null);
     if (cb) cb(codes);
   }
 

@@ -7,6 +7,7 @@ import { Socket } from 'socket';
 import SecureSocket from 'securesocket';
 import type { Transport, TransportEvents, RxSink } from '../../src/transport.js';
 import { ERR_CONNECTION, ERR_TLS } from '../../src/client-errors.js';
+import { readInto } from './byte-io.js';
 
 /** The classic socket as this shim uses it (the published typings miss read(Number)). */
 interface Sock {
@@ -24,13 +25,9 @@ export interface SocketTransportOptions {
 
 // Messages (socket.d.ts lacks the constants): 1 connected, 2 readable (value bytes), 3 writable
 // (value bytes of room), -1 disconnected, -2 error.
-// On readable, moves the `value` bytes into the receive buffer, letting the client decode after
-// each stretch (it frees room when the buffer is full); stops when this is no longer the
-// transport's socket (the client closed it from inside onReadable: reading a closed socket
-// throws on the device), or when the client freed no room.
+// On readable, the `value` bytes go into the receive buffer (byte-io.ts).
 function callback(this: Sock, message: number, value: number): void {
   const t = this._t;
-  const rx = t._r;
   const ev = t._e;
   if (t._s != this) return;
   if (message < 0) {
@@ -39,17 +36,11 @@ function callback(this: Sock, message: number, value: number): void {
     ev._lost(t._c && t._n < 0 ? ERR_TLS : ERR_CONNECTION);
   } else if (message == 1) t._n = this.write(), ev._opened();
   else if (message == 3) t._n = value, ev._writable();
-  else if (message == 2) {
-    for (let n, b, w; t._s == this; ) {
-      n = rx.space();
-      if (n > value) n = value;
-      value -= n;
-      for (b = rx.buf, w = rx.w; n--; ) b[w++] = this.read(Number);
-      rx.commit(w - rx.w);
-      ev._readable();
-      if (!value || !rx.space()) return;
-    }
-  }
+  else if (message == 2) readInto(t, this, value, readByte);
+}
+
+function readByte(s: Sock): number {
+  return s.read(Number);
 }
 
 export class SocketTransport implements Transport {

@@ -8,28 +8,18 @@ import TCP from 'embedded:io/socket/tcp';
 import Net from 'net';
 import type { Transport, TransportEvents, RxSink } from '../../src/transport.js';
 import { ERR_CONNECTION, ERR_DNS } from '../../src/client-errors.js';
+import { readInto } from './byte-io.js';
 
 /** The socket as this shim uses it: number format, and a link back to its transport. */
 type Sock = Omit<TCP, 'read' | 'write'> & { _t: TcpTransport; read(): number; write(byte: number): number | undefined };
 
-/**
- * Moves `count` readable bytes into the receive buffer (one read() each), letting the client
- * decode after each stretch, so it frees room when the buffer is full. Stops when this is no
- * longer the transport's socket (the client closed it from inside onReadable: reading a closed
- * socket throws on the device), or when the client freed no room.
- */
+/** Reads the socket's bytes into the receive buffer (byte-io.ts). */
 function onReadable(this: Sock, count: number): void {
-  const t = this._t;
-  const rx = t._r;
-  for (let n, b, w; t._s == this; ) {
-    n = rx.space();
-    if (n > count) n = count;
-    count -= n;
-    for (b = rx.buf, w = rx.w; n--; ) b[w++] = this.read();
-    rx.commit(w - rx.w);
-    t._e._readable();
-    if (!count || !rx.space()) return;
-  }
+  readInto(this._t, this, count, readByte);
+}
+
+function readByte(s: Sock): number {
+  return s.read();
 }
 
 /**
