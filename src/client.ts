@@ -83,6 +83,9 @@ export const OPENING = 1;
 export const CONNACK_WAIT = 2;
 export const CONNECTED = 3;
 
+/** A pending SUBSCRIBE (QoS list) or UNSUBSCRIBE (null): its filters and callback. */
+type Op = [string[], number[] | null, (((codes: number[]) => void) | null)?];
+
 /** Subscription slot: the broker granted it (set on its SUBACK), beside the requested QoS. */
 const GRANTED = 4;
 
@@ -154,15 +157,12 @@ export class MqttClient implements TransportEvents {
   _sq!: Uint8Array;
   _sh!: (MessageHandler | null | undefined)[];
   // SUBSCRIBE/UNSUBSCRIBE ops (_m of them; op k is packet id k + 1; op 0 is the resubscribe):
-  // filters (none: free), QoS list (null: an UNSUBSCRIBE), callback.
+  // undefined when free.
   _m!: number;
-  _of!: (string[] | undefined)[];
-  _oq!: (number[] | null)[];
-  _oc!: (((codes: number[]) => void) | null | undefined)[];
+  _ops!: (Op | undefined)[];
 
-  constructor(transport: Transport, clock: Clock, options: ClientOptions) {
+  constructor(transport: Transport, clock: Clock, o: ClientOptions) {
     const t = this;
-    const o = options;
     const m = (o.maxPending || 4) + 1;
     this.rx = new Decoder(o.rxSize || 1024);
     this.outbox = new Outbox(o.outboxSize || 2048);
@@ -174,9 +174,7 @@ export class MqttClient implements TransportEvents {
     t._sq = new Uint8Array((t._n = o.maxSubs || 8));
     t._sf = [];
     t._sh = [];
-    t._of = [];
-    t._oq = [];
-    t._oc = [];
+    t._ops = [];
     t._m = m;
     t._id = m + 1;
     t._s = t._a = 0;
@@ -299,32 +297,24 @@ export class MqttClient implements TransportEvents {
     const fs = list(filters);
     const sf = t._sf;
     const qs = fs.map((_, k) => (typeof qos == 'number' ? qos : qos ? qos[k] : 0));
-    const slots: number[] = [];
     const op = t._freeOp();
-    let rem = notFn(handler) || notFn(done) ? ERR_ARG : check(fs, qs);
-    if (rem < 0) return rem;
+    const n = notFn(handler) || notFn(done) ? ERR_ARG : check(fs, qs);
+    if (n < 0) return n;
     // Connected, it is encoded into tx at once: no room now is a named status, not a dropped link.
     // After a reconnect without a session every subscription goes again in one SUBSCRIBE: one
     // that can never fit the transmit buffer would fail every connection forever.
-    if (t._s == CONNECTED && !t._fits(rem, t._txW)) return ERR_TX_FULL;
-    for (let i = 0; i < t._n; i++) {
-      const f = sf[i];
-      if (f && fs.indexOf(f) < 0) rem += 3 + utf8Length(f, TOPIC_FILTER);
-    }
-    if (!t._fits(rem, 0)) return ERR_TX_FULL;
-    // Slots: the one already holding the same filter (a new SUBSCRIBE replaces it), else a free one.
-    for (const f of fs) {
+    if ((t._s == CONNECTED && !t._fits(n, t._txW)) || !t._fits(check(fs.concat(sf.filter((f) => f && fs.indexOf(f) < 0) as string[])), 0)) return ERR_TX_FULL;
+    // A filter already subscribed keeps its slot (the new SUBSCRIBE replaces it); the others
+    // need free ones.
+    if (op < 0 || fs.filter((f) => sf.indexOf(f) < 0).length > t._n - sf.filter((f) => f).length) return ERR_NO_SLOT;
+    fs.forEach((f, k) => {
       let s = sf.indexOf(f);
-      for (let i = 0; s < 0 && i < t._n; i++) if (!sf[i] && slots.indexOf(i) < 0) s = i;
-      if (s < 0 || op < 0) return ERR_NO_SLOT;
-      slots.push(s);
-    }
-    slots.forEach((s, k) => {
-      sf[s] = fs[k];
+      if (s < 0) for (s = 0; sf[s];) s++;
+      sf[s] = f;
       t._sq[s] = qs[k];
       t._sh[s] = handler;
     });
-    t._op(op, fs, qs, done);
+    t._ops[op] = [fs, qs, done];
     if (t._s == CONNECTED) t._control(t._encodeOp(op));
     return 0;
   }
@@ -338,16 +328,15 @@ export class MqttClient implements TransportEvents {
     const fs = list(filters);
     const op = t._freeOp();
     let n = notFn(done) ? ERR_ARG : check(fs);
-    if (n >= 0) n = t._s != CONNECTED ? ERR_STATE : op < 0 ? ERR_NO_SLOT : (t._op(op, fs, null, done), t._encodeOp(op));
-    if (n < 0) {
-      if (op > 0) t._of[op] = undefined;
-      return n == ERR_NO_SPACE ? ERR_TX_FULL : n;
-    }
+    // check() measures a SUBSCRIBE: an UNSUBSCRIBE has no QoS byte per filter.
+    n = n < 0 ? n : t._s != CONNECTED ? ERR_STATE : op < 0 ? ERR_NO_SLOT : t._fits(n - fs.length, t._txW) ? 0 : ERR_TX_FULL;
+    if (n) return n;
     for (const f of fs) {
       const s = t._sf.indexOf(f);
       if (s >= 0) t._free(s);
     }
-    t._control(n);
+    t._ops[op] = [fs, null, done];
+    t._control(t._encodeOp(op));
     return 0;
   }
 
@@ -412,11 +401,9 @@ export class MqttClient implements TransportEvents {
       t._ended = true;
       return;
     }
-    if (!flow || !t._prog) {
-      d *= Math.pow(2, t._a < 20 ? t._a : 20);
-      d = (d < (o.reconnectMax || 60000) ? d : o.reconnectMax || 60000) * (1 + Math.random()) / 2;
-      t._a++;
-    }
+    // Doubling from the minimum up to the maximum (2 ** a past 1023 is Infinity: the maximum),
+    // then a random half to full of it, so a fleet that lost its broker at once spreads out.
+    if (!flow || !t._prog) d = Math.min(d * 2 ** t._a++, o.reconnectMax || 60000) * (1 + Math.random()) / 2;
     t._arm(d | 0);
   }
 
@@ -463,16 +450,16 @@ export class MqttClient implements TransportEvents {
         // subscription goes again, in one SUBSCRIBE.
         in2.fill(0);
         t._n2 = 0;
-        for (; k < t._m; k++) if (t._of[k] && !t._oq[k]) t._finish(k, p);
+        for (; k < t._m; k++) if (t._ops[k] && !(t._ops[k] as Op)[1]) t._finish(k, p);
         if (t._o.resubscribe !== false) {
           const fs: string[] = [];
           const qs: number[] = [];
           for (k = 0; k < t._n; k++) if (t._sq[k] & GRANTED) fs.push(t._sf[k] as string), qs.push(t._sq[k] & 3);
-          if (fs[0]) t._op(0, fs, qs, t._oc[0]);
+          t._ops[0] = fs[0] ? [fs, qs] : undefined;
         }
       }
       ob.rewind(sp);
-      for (k = 0; k < t._m; k++) if (t._of[k]) t._control(t._encodeOp(k));
+      for (k = 0; k < t._m; k++) if (t._ops[k]) t._control(t._encodeOp(k));
       t._sent = t._recv = false;
       t._keepalive();
       t.onConnect && t.onConnect(sp);
@@ -510,8 +497,9 @@ export class MqttClient implements TransportEvents {
       // PUBREL also for a repeated or unknown PUBREC, so the broker can finish its side.
       if (e < 0 || ring[e] == S_REL) t._ack(PUBREL, id);
     } else if (n == SUBACK || n == UNSUBACK) {
-      k = id - 1;
-      if (k < t._m && t._of[k] && !t._oq[k] == (n == UNSUBACK)) t._finish(k, p);
+      // An op that is not pending (any id beyond the table too) or of the other kind: ignored.
+      const o = t._ops[id - 1];
+      if (o && !o[1] == (n == UNSUBACK)) t._finish(id - 1, p);
     } else if (n == PINGRESP) t._ping = false;
     else t._fail(ERR_PROTOCOL_STATE);
   }
@@ -536,22 +524,15 @@ export class MqttClient implements TransportEvents {
   // ---- SUBSCRIBE / UNSUBSCRIBE ops ----
 
   _freeOp(): number {
-    for (let k = 1; k < this._m; k++) if (!this._of[k]) return k;
+    for (let k = 1; k < this._m; k++) if (!this._ops[k]) return k;
     return -1;
-  }
-
-  /** Sets op k (`fs` undefined: frees it). */
-  _op(k: number, fs: string[] | undefined, qs: number[] | null, done: ((codes: number[]) => void) | null | undefined): void {
-    this._of[k] = fs;
-    this._oq[k] = qs;
-    this._oc[k] = done;
   }
 
   /** Encodes op k into tx: its length or an encoder error. */
   _encodeOp(k: number): number {
     const t = this;
-    const qs = t._oq[k] as number[];
-    return (qs ? encodeSubscribe : encodeUnsubscribe)(t._tx, t._txW, k + 1, t._of[k] as string[], qs);
+    const o = t._ops[k] as Op;
+    return (o[1] ? encodeSubscribe : encodeUnsubscribe)(t._tx, t._txW, k + 1, o[0], o[1] as number[]);
   }
 
   /** The SUBSCRIBE payload `rem` (remaining length) fits in tx from `at`. */
@@ -568,11 +549,10 @@ export class MqttClient implements TransportEvents {
   /** Op k is acknowledged (SUBACK `p`) or void (an UNSUBSCRIBE the broker no longer needs). */
   _finish(k: number, p: PacketView): void {
     const t = this;
-    const fs = t._of[k] as string[];
-    const cb = t._oc[k];
+    const o = t._ops[k] as Op;
     const codes: number[] = [];
-    if (t._oq[k]) {
-      fs.forEach((f, j) => {
+    if (o[1]) {
+      o[0].forEach((f, j) => {
         const c = j < p.count ? p.buf[p.listOff + j] : 0x80;
         const s = t._sf.indexOf(f);
         codes.push(c);
@@ -580,8 +560,8 @@ export class MqttClient implements TransportEvents {
         if (s >= 0) c & 0x80 ? t._free(s) : (t._sq[s] |= GRANTED);
       });
     }
-    t._op(k, undefined, null, null);
-    if (cb) cb(codes);
+    t._ops[k] = undefined;
+    if (o[2]) o[2](codes);
   }
 
   // ---- sending ----
