@@ -239,8 +239,8 @@ export class MqttClient implements TransportEvents {
     // while offline.
     const n = t._s || !t._ended ? ERR_STATE
       : (!o.clientId && o.clean === false) || typeof o.host != 'string' || !o.host || !port || (port & 65535) !== port ? ERR_ARG
-      : t._connect();
-    if (n < 0) return n;
+      : encodeConnect(t._tx, 0, o);
+    if (n < 0) return n == ERR_NO_SPACE ? ERR_TX_FULL : n;
     t._ended = false;
     t._open();
     return 0;
@@ -341,12 +341,6 @@ export class MqttClient implements TransportEvents {
   }
 
   // ---- connection lifecycle ----
-
-  /** Encodes CONNECT at the start of tx: its length, or the named reason it cannot be. */
-  _connect(): number {
-    const n = encodeConnect(this._tx, 0, this._o);
-    return n == ERR_NO_SPACE ? ERR_TX_FULL : n;
-  }
 
   _open(): void {
     const t = this;
@@ -636,7 +630,7 @@ export class MqttClient implements TransportEvents {
     const t = this;
     if (t._s == OPENING) {
       t._s = CONNACK_WAIT;
-      t._control(t._connect());
+      t._control(encodeConnect(t._tx, 0, t._o));
     }
   }
 
@@ -645,17 +639,18 @@ export class MqttClient implements TransportEvents {
     const rx = t.rx;
     const p = rx.pkt;
     for (let n; t._s > OPENING && (n = rx.next()); ) {
+      const d = n == ERR_TOO_LARGE ? p.length + ' bytes' : '';
       t._recv = true;
       if (n > 0) t._packet(n, p);
       // Only a PUBLISH in session may outgrow the buffer; any other packet that large is
       // malformed (their sizes are fixed or bounded by our own SUBSCRIBE).
-      else if (n != ERR_TOO_LARGE || p.type != PUBLISH || t._s != CONNECTED) return t._fail(n, n == ERR_TOO_LARGE ? p.length + ' bytes' : '');
+      else if (n != ERR_TOO_LARGE || p.type != PUBLISH || t._s != CONNECTED) return t._fail(n, d);
       else {
         // A PUBLISH larger than the receive buffer cannot be delivered. It is acknowledged anyway
         // (and reported): refusing the ack would make a persistent session redeliver it forever.
         // A QoS 2 one is remembered when there is room (a resend is then not reported twice);
         // PUBREC either way: it is never delivered, so there is nothing to duplicate.
-        t._report(n, p.length + ' bytes dropped');
+        t._report(n, d);
         if (p.id && p.qos) {
           if (p.qos > 1 && t._in2.indexOf(p.id) < 0) t._remember(p.id);
           t._ack(p.qos > 1 ? PUBREC : PUBACK, p.id);
