@@ -10,7 +10,6 @@ import { ERR_CONNECTION, ERR_TLS } from '../../src/client-errors.js';
 
 declare function require(name: string): any;
 declare const E: { toString(v: Uint8Array): string | undefined };
-declare function setTimeout(fn: (t: NetTransport, g: unknown) => void, ms: number, t: NetTransport, g: unknown): unknown;
 
 /** An Espruino socket as this shim uses it. */
 interface Sock {
@@ -26,11 +25,6 @@ interface Sock {
 export interface NetTransportOptions {
   /** tls.connect options (ca, key, cert as PEM strings); absent means plain TCP. */
   tls?: Record<string, unknown>;
-}
-
-/** connect() threw: reported later (the client is inside open()), unless close() or open() came since. */
-function lateClose(t: NetTransport, g: unknown): void {
-  if (t._g == g) t._e._lost(ERR_CONNECTION);
 }
 
 // The connect callback and 'drain' (Espruino sends 'drain' right after 'connect' too): the first
@@ -67,8 +61,6 @@ export class NetTransport implements Transport {
   declare _s: Sock | 0 | undefined;
   declare _r: RxSink;
   declare _e: TransportEvents;
-  /** This attempt's connect options, until close(): a late failure report checks it is still current. */
-  declare _g: object | 0 | undefined;
   _c: Record<string, unknown> | undefined;
 
   constructor(options?: NetTransportOptions) {
@@ -78,20 +70,16 @@ export class NetTransport implements Transport {
   open(host: string, port: number, rx: RxSink, ev: TransportEvents): void {
     const t = this;
     const c = t._c;
-    const o = (t._g = Object.assign({ host: host, port: port }, c));
-    let s: Sock;
+    // connect() throws when the socket cannot even be made ("Unable to create socket": on Linux a
+    // refused connect, out of sockets on a device; no tls module on ESP8266): the client takes an
+    // exception from open() as a failed attempt.
+    const s: Sock = require(c ? 'tls' : 'net').connect(Object.assign({ host: host, port: port }, c), onUp);
     t._r = rx;
     t._e = ev;
-    try {
-      (t._s = s = require(c ? 'tls' : 'net').connect(o, onUp))._t = t;
-      s.on('data', onData);
-      s.on('drain', onUp);
-      s.on('close', onClose);
-    } catch (e) {
-      // Espruino throws "Unable to create socket" when the socket cannot even be made (on Linux a
-      // refused connect; out of sockets on a device). Report it like any failed connect, later.
-      setTimeout(lateClose, 0, t, o);
-    }
+    (t._s = s)._t = t;
+    s.on('data', onData);
+    s.on('drain', onUp);
+    s.on('close', onClose);
   }
 
   write(b: Uint8Array, off: number, len: number): number {
@@ -106,7 +94,7 @@ export class NetTransport implements Transport {
 
   close(): void {
     const s = this._s;
-    this._s = this._g = 0;
+    this._s = 0;
     if (s) s.end();
   }
 }
