@@ -10,7 +10,6 @@ import { ERR_CONNECTION, ERR_TLS } from '../../src/client-errors.js';
 
 declare function require(name: string): any;
 declare const E: { toString(v: Uint8Array): string | undefined };
-declare function setTimeout(fn: (t: NetTransport, g: unknown) => void, ms: number, t: NetTransport, g: unknown): unknown;
 
 /** An Espruino socket as this shim uses it. */
 interface Sock {
@@ -28,59 +27,40 @@ export interface NetTransportOptions {
   tls?: Record<string, unknown>;
 }
 
-/** A failure found inside open() or write(), reported later, unless close() or open() came since. */
-function lateClose(t: NetTransport, g: unknown): void {
-  if (t._g == g) t._e._lost(ERR_CONNECTION);
-}
-
-function onConnect(this: Sock): void {
-  this._u = 1;
-  this._t._e._opened();
+// The connect callback and 'drain' (Espruino sends 'drain' right after 'connect' too): the first
+// is the connection coming up.
+function onUp(this: Sock): void {
+  const t = this._t;
+  if (t._s == this) this._u ? t._e._writable() : ((this._u = 1), t._e._opened());
 }
 
 // Copies a chunk into the receive buffer, letting the client decode after each stretch (it frees
 // room when the buffer is full); stops when this is no longer the transport's socket (the client
-// closed it from inside onReadable), or when the client freed no room.
+// closed it from inside onReadable), or when the buffer has no room (the client freed none).
 function onData(this: Sock, d: string): void {
   const t = this._t;
   const rx = t._r;
   let i = 0, c = d.length, n, b, w; // outside the loop: ES5 output gives a loop's let an initialiser
-  while (t._s == this) {
-    n = rx.space();
+  while (t._s == this && c && (n = rx.space())) {
     if (n > c) n = c;
     c -= n;
     for (b = rx.buf, w = rx.w; n--; ) b[w++] = d.charCodeAt(i++);
     rx.commit(w - rx.w);
     t._e._readable();
-    if (!c || !rx.space()) return;
   }
 }
 
-function onDrain(this: Sock): void {
+// 'close' comes last for every socket, after 'error' if there was one (hadError true then), so it
+// alone reports. An error before the connection came up on a TLS socket is a handshake failure.
+function onClose(this: Sock, hadError?: boolean): void {
   const t = this._t;
-  if (t._s == this) t._e._writable();
-}
-
-function gone(s: Sock, reason: number): void {
-  const t = s._t;
-  if (t._s == s) t._s = 0, t._e._lost(reason);
-}
-
-// An error before the connection came up on a TLS socket is a handshake failure.
-function onError(this: Sock): void {
-  gone(this, this._t._c && !this._u ? ERR_TLS : ERR_CONNECTION);
-}
-
-function onClose(this: Sock): void {
-  gone(this, ERR_CONNECTION);
+  if (t._s == this) (t._s = 0), t._e._lost(t._c && !this._u && hadError ? ERR_TLS : ERR_CONNECTION);
 }
 
 export class NetTransport implements Transport {
   declare _s: Sock | 0 | undefined;
   declare _r: RxSink;
   declare _e: TransportEvents;
-  /** This attempt's connect options, until close(): a late failure report checks it is still current. */
-  declare _g: object | 0 | undefined;
   _c: Record<string, unknown> | undefined;
 
   constructor(options?: NetTransportOptions) {
@@ -90,24 +70,15 @@ export class NetTransport implements Transport {
   open(host: string, port: number, rx: RxSink, ev: TransportEvents): void {
     const t = this;
     const c = t._c;
-    const o: Record<string, unknown> = (t._g = { host: host, port: port });
-    let s: Sock;
-    if (c) for (const k in c) o[k] = c[k];
+    // connect() throws when the socket cannot even be made ("Unable to create socket": on Linux a
+    // refused connect, out of sockets on a device; no tls module on ESP8266): the client takes an
+    // exception from open() as a failed attempt.
+    const s: Sock = require(c ? 'tls' : 'net').connect(Object.assign({ host: host, port: port }, c), onUp);
     t._r = rx;
     t._e = ev;
-    try {
-      s = require(c ? 'tls' : 'net').connect(o, onConnect);
-    } catch (e) {
-      // Espruino throws "Unable to create socket" when the socket cannot even be made (on Linux a
-      // refused connect; out of sockets on a device). Report it like any failed connect, later:
-      // the client is still inside open().
-      setTimeout(lateClose, 0, t, o);
-      return;
-    }
     (t._s = s)._t = t;
     s.on('data', onData);
-    s.on('drain', onDrain);
-    s.on('error', onError);
+    s.on('drain', onUp);
     s.on('close', onClose);
   }
 
@@ -115,23 +86,15 @@ export class NetTransport implements Transport {
     // Espruino buffers what it is given (write always returns false; 'drain' follows).
     const s = this._s;
     let str;
-    if (s) {
-      if ((str = E.toString(b.subarray(off, off + len))) == null) {
-        // Out of memory for the string: these bytes cannot go out, so the stream is broken. Close
-        // and report, later (the client is inside write()); with a session nothing is lost.
-        this._s = 0;
-        s.end();
-        setTimeout(lateClose, 0, this, this._g);
-        return 0;
-      }
-      s.write(str);
-    }
+    // Out of memory for the string: these bytes cannot go out, so the stream is broken. End it:
+    // its 'close' reports the loss (with a session nothing is lost).
+    if (s) (str = E.toString(b.subarray(off, off + len))) == null ? (s.end(), (len = 0)) : s.write(str);
     return len;
   }
 
   close(): void {
     const s = this._s;
-    this._s = this._g = 0;
+    this._s = 0;
     if (s) s.end();
   }
 }

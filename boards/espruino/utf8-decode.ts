@@ -8,18 +8,16 @@ import { utf8Decode as latin1Decode } from '../../src/codec/utf8.js';
 
 declare const E: { toString(v: Uint8Array): string | undefined; asUTF8(s: string): string };
 
-let unicode: number | undefined; // unknown until the first call
+let plain: 1 | undefined; // set when E.asUTF8 threw once: an 8-bit build
 
 export function utf8Decode(b: Uint8Array, off: number, len: number): string {
   let s;
-  if (unicode == null) {
+  // E.toString is undefined when memory is short (and '' for no bytes): the core decoder then.
+  if (!plain && (s = E.toString(b.subarray(off, off + len))))
     try {
-      E.asUTF8('a');
-      unicode = 1;
+      return E.asUTF8(s);
     } catch (e) {
-      unicode = 0;
+      plain = 1;
     }
-  }
-  // E.toString is undefined when memory is short; no bytes decode to '' either way.
-  return unicode && len && (s = E.toString(b.subarray(off, off + len))) ? E.asUTF8(s) : latin1Decode(b, off, len);
+  return latin1Decode(b, off, len);
 }

@@ -2,29 +2,30 @@
 // lets them allocate nothing.
 import type { TransportEvents, RxSink } from '../../src/transport.js';
 
-/** What the loop needs of a transport: its current socket, receive sink and events. */
-export interface Reader<S> {
-  _s: S | 0 | undefined;
-  _r: RxSink;
-  _e: TransportEvents;
+/** A Moddable socket as the read loop sees it: it carries `_t`, its transport. */
+export interface ByteSocket {
+  _t: { _s: unknown; _r: RxSink; _e: TransportEvents };
+  read(type?: NumberConstructor): number;
 }
 
 /**
- * Moves `count` readable bytes of socket `s` into the receive buffer (`read(s)` gives one byte),
- * letting the client decode after each stretch, so it frees room when the buffer is full. Stops
- * when `s` is no longer the transport's socket (the client closed it from inside _readable:
- * reading a closed socket throws on the device), or when the client freed no room. `read` is a
- * module-level function, so nothing is allocated per event.
+ * Moves `count` readable bytes of the socket (`this`) into the receive buffer, letting the client
+ * decode after each stretch, so it frees room when the buffer is full. Stops when the socket is no
+ * longer its transport's (the client closed it from inside _readable: reading a closed socket
+ * throws on the device), or when the buffer has no room (the client freed none: the rest waits
+ * in the socket). A plain function with `this` = the
+ * socket: the ECMA-419 socket calls it as onReadable(count) itself; the classic socket's callback
+ * passes `Number` (its read(Number) is one byte; ECMA-419's read() in "number" format takes no
+ * argument, and the SDK's read() ignores any). Nothing is allocated per event.
  */
-export function readInto<S>(t: Reader<S>, s: S, count: number, read: (s: S) => number): void {
+export function readInto(this: ByteSocket, count: number, type?: NumberConstructor): void {
+  const t = this._t;
   const rx = t._r;
-  for (let n, b, w; t._s == s; ) {
-    n = rx.space();
+  for (let n, b, w; t._s == this && count && (n = rx.space()); ) {
     if (n > count) n = count;
     count -= n;
-    for (b = rx.buf, w = rx.w; n--; ) b[w++] = read(s);
+    for (b = rx.buf, w = rx.w; n--; ) b[w++] = this.read(type);
     rx.commit(w - rx.w);
     t._e._readable();
-    if (!count || !rx.space()) return;
   }
 }

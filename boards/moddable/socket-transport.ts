@@ -12,9 +12,11 @@ import { readInto } from './byte-io.js';
 /** The classic socket as this shim uses it (the published typings miss read(Number)). */
 interface Sock {
   _t: SocketTransport;
+  /** Set by the connected message. */
+  _u?: 1;
   callback: (this: Sock, message: number, value: number) => void;
   read(type?: NumberConstructor): number;
-  write(byte?: number): number;
+  write(data?: number | Uint8Array): number;
   close(): void;
 }
 
@@ -23,30 +25,24 @@ export interface SocketTransportOptions {
   secure?: Record<string, unknown>;
 }
 
-// Messages (socket.d.ts lacks the constants): 1 connected, 2 readable (value bytes), 3 writable
-// (value bytes of room), -1 disconnected, -2 error.
-// On readable, the `value` bytes go into the receive buffer (byte-io.ts).
+// Messages (socket.d.ts lacks the constants): 1 connected, 2 readable (value bytes), 3 writable,
+// -1 disconnected, -2 error. On readable, the `value` bytes go into the receive buffer (byte-io.ts).
 function callback(this: Sock, message: number, value: number): void {
   const t = this._t;
   const ev = t._e;
-  if (t._s != this) return;
-  if (message < 0) {
-    t._s = 0;
-    // An error before the connection came up on a secure socket is a handshake failure.
-    ev._lost(t._c && t._n < 0 ? ERR_TLS : ERR_CONNECTION);
-  } else if (message == 1) t._n = this.write(), ev._opened();
-  else if (message == 3) t._n = value, ev._writable();
-  else if (message == 2) readInto(t, this, value, readByte);
-}
-
-function readByte(s: Sock): number {
-  return s.read(Number);
+  if (t._s == this)
+    message < 0
+      ? // An error before the connection came up on a secure socket is a handshake failure.
+        ((t._s = 0), ev._lost(t._c && !this._u ? ERR_TLS : ERR_CONNECTION))
+      : message == 2
+        ? readInto.call(this, value, Number)
+        : message == 1
+          ? ((this._u = 1), ev._opened())
+          : ev._writable();
 }
 
 export class SocketTransport implements Transport {
   declare _s: Sock | 0 | undefined;
-  /** Bytes the socket takes now; -1 until connected. */
-  declare _n: number;
   declare _r: RxSink;
   declare _e: TransportEvents;
   _c: Record<string, unknown> | undefined;
@@ -61,16 +57,23 @@ export class SocketTransport implements Transport {
     const s = (t._s = new ((secure ? SecureSocket : Socket) as any)({ host, port, secure }) as Sock);
     t._r = rx;
     t._e = ev;
-    t._n = -1;
     s._t = t;
     s.callback = callback;
   }
 
   write(b: Uint8Array, off: number, len: number): number {
-    let s = this._s, i = 0;
+    const s = this._s;
+    let n, i = 0;
     // Closed: the bytes go nowhere, the client learns of it from onClose.
-    for (; s && i < len && this._n > 0; this._n--) s.write(b[off + i++]);
-    return s ? i : len;
+    if (!s) return len;
+    // write() with no argument is the room the socket has now (SecureSocket: less 128 bytes for
+    // the record). SecureSocket makes one TLS record per write call, so it gets the bytes in one
+    // call (a view: one allocation per write); the plain socket takes them byte by byte, no
+    // allocation.
+    if ((n = s.write()) > len) n = len;
+    if (this._c) n > 0 && s.write(b.subarray(off, off + n));
+    else while (i < n) s.write(b[off + i++]);
+    return n > 0 ? n : 0;
   }
 
   close(): void {

@@ -3,7 +3,9 @@
 // ECMA-419 takes an IP address only, so the host goes through Net.resolve first (an IP address
 // resolves to itself: lwIP's dns_gethostbyname on devices, GResolver in the Linux simulator).
 // The socket calls its callbacks with `this` = the socket, so they are plain functions shared by
-// every socket, no closure per connection: the socket carries `_t`, its transport.
+// every socket, no closure per connection: the socket carries `_t`, its transport. Net.resolve
+// calls back with `this` = the global object, so that one callback is a closure, per attempt,
+// and gone once called.
 import TCP from 'embedded:io/socket/tcp';
 import Net from 'net';
 import type { Transport, TransportEvents, RxSink } from '../../src/transport.js';
@@ -13,15 +15,6 @@ import { readInto } from './byte-io.js';
 /** The socket as this shim uses it: number format, and a link back to its transport. */
 type Sock = Omit<TCP, 'read' | 'write'> & { _t: TcpTransport; read(): number; write(byte: number): number | undefined };
 
-/** Reads the socket's bytes into the receive buffer (byte-io.ts). */
-function onReadable(this: Sock, count: number): void {
-  readInto(this._t, this, count, readByte);
-}
-
-function readByte(s: Sock): number {
-  return s.read();
-}
-
 /**
  * onWritable(count) and onError() (no count) in one: a remote close arrives as onError too
  * (ECMA-419 has no close event). The first onWritable means connected: open() left the socket
@@ -30,11 +23,10 @@ function readByte(s: Sock): number {
 function onWritable(this: Sock, count?: number): void {
   const t = this._t;
   const ev = t._e;
-  if (t._s == this) {
-    if (!(count! >= 0)) t._s = 0, ev._lost(ERR_CONNECTION);
-    else if (t._n = count, t._o) t._o = 0, ev._opened();
-    else ev._writable();
-  }
+  if (t._s == this)
+    count! >= 0
+      ? ((t._n = count), t._o ? ((t._o = 0), ev._opened()) : ev._writable())
+      : ((t._s = 0), ev._lost(ERR_CONNECTION));
 }
 
 export class TcpTransport implements Transport {
@@ -48,11 +40,11 @@ export class TcpTransport implements Transport {
 
   open(host: string, port: number, rx: RxSink, ev: TransportEvents): void {
     const t = this;
-    const o = (t._o = { port, nodelay: true, format: 'number', onReadable, onWritable, onError: onWritable } as Record<string, unknown>);
+    const o = (t._o = { port, nodelay: true, format: 'number', onReadable: readInto, onWritable, onError: onWritable } as Record<string, unknown>);
     t._r = rx;
     t._e = ev;
     Net.resolve(host, (_name: string, address?: string) => {
-      if (t._o == o) {
+      if (t._o == o)
         try {
           o.address = address;
           (t._s = new TCP(o as never) as never as Sock)._t = t;
@@ -62,7 +54,6 @@ export class TcpTransport implements Transport {
           // escaping a resolve callback.
           ev._lost(address ? ERR_CONNECTION : ERR_DNS, host);
         }
-      }
     });
   }
 
