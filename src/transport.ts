@@ -39,7 +39,11 @@ export interface TransportEvents {
 
 /** A byte stream to the broker: TCP or TLS. One connection at a time. */
 export interface Transport {
-  /** Starts connecting; later comes _opened, or _lost with a reason. */
+  /**
+   * Starts connecting; later comes _opened, or _lost with a reason. It may instead throw (a socket
+   * the platform cannot even create, as Espruino's net.connect does): the client counts that as a
+   * failed attempt (ERR_CONNECTION) and retries with backoff.
+   */
   open(host: string, port: number, rx: RxSink, events: TransportEvents): void;
   /**
    * Sends b[off, off+len). Returns how many bytes were accepted (the platform copies them);
