@@ -3,7 +3,7 @@
 // [state][packet id hi][packet id lo][PUBLISH packet bytes]; entries never straddle the end of
 // the ring (a WRAP marker sends the walk back to 0). Acks may come out of order: an acked entry
 // becomes a DONE hole and its space returns when the head reaches it.
-import { encodePublish, publishLength, type Bytes } from './codec/encode.js';
+import { encodePublish, packetSize, type Bytes } from './codec/encode.js';
 import { ERR_NO_SPACE, ERR_TOO_LONG } from './codec/errors.js';
 import { ERR_OUTBOX_FULL } from './client-errors.js';
 
@@ -57,19 +57,21 @@ export class Outbox {
     const cap = b.length;
     const head = o.head;
     let at = o.tail;
+    let n: number;
     // Ids are given in ring order, so the oldest entry is the first an id could collide with.
     if (o.count && o.id(head) == id) return ERR_OUTBOX_FULL;
-    // A wrapped tail stops one byte short of the head, so tail === head only ever means empty.
-    let n = encodePublish(b, at + HDR, topic, payload, qos, retain, false, id, at > head || !o.count ? cap : head - 1);
-    // Does not fit before the end: try at the start, before the head.
-    if (n == ERR_NO_SPACE && at > head && (n = encodePublish(b, HDR, topic, payload, qos, retain, false, id, head - 1)) > 0) {
+    // At the tail, up to the end of the ring or (wrapped) one byte short of the head. When it
+    // does not fit before the end, at 0 before the head, if the failed attempt's measure
+    // (packetSize) says it fits there.
+    while ((n = encodePublish(b, at + HDR, topic, payload, qos, retain, false, id, at < head ? head - 1 : cap)) == ERR_NO_SPACE
+      && at > head && HDR + packetSize < head) {
       if (at < cap) b[at] = S_WRAP;
       // Everything was sent: `send` sat at the old tail, which is now the WRAP marker (or the
       // end of the ring). The next entry to send is the new one at 0.
       if (o.send == at) o.send = 0;
       at = 0;
     }
-    if (n < 0) return n != ERR_NO_SPACE ? n : HDR + publishLength(topic, payload, qos) > cap ? ERR_TOO_LONG : ERR_OUTBOX_FULL;
+    if (n < 0) return n != ERR_NO_SPACE ? n : HDR + packetSize > cap ? ERR_TOO_LONG : ERR_OUTBOX_FULL;
     b[at] = S_NEW;
     b[at + 1] = id >> 8;
     b[at + 2] = id; // a Uint8Array keeps the low byte

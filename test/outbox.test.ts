@@ -11,7 +11,7 @@ import {
   MqttClient, CONNECTED, OFFLINE, ERR_OUTBOX_FULL, ERR_TOO_LONG, ERR_CONNECTION,
 } from '../src/index.ts';
 import type { ClientOptions, MqttError, Transport, TransportEvents, RxSink, Clock } from '../src/index.ts';
-import { Outbox, S_DONE, S_NEW, S_SENT, S_REL, HDR } from '../src/outbox.ts';
+import { Outbox, S_DONE, S_NEW, S_SENT, S_REL, S_WRAP, HDR } from '../src/outbox.ts';
 import { rng } from '../host-sim/rng.ts';
 import { rxWrite } from '../src/codec/decoder.ts';
 
@@ -445,6 +445,44 @@ test('outbox: after a wrap the send cursor points at the new entry, not at the W
   assert.is(ob.tail, 32);
   // The next entry to write is the one at 0. Actual: send stays at 74, the WRAP marker.
   assert.is(ob.send, 0, `send cursor ${ob.send} (buf[${ob.send}] = ${ob.buf[ob.send]}, S_WRAP = 4)`);
+});
+
+test('outbox: at the wrap, a message fits at 0 up to one byte short of the head; one byte more is ERR_OUTBOX_FULL, ring unchanged', () => {
+  const mk = () => {
+    const ob = new Outbox(100);
+    assert.is(ob.push('t/x', new Uint8Array(30), 1, false, 1), 0); // [0, 42)
+    assert.is(ob.push('t/b', new Uint8Array(20), 1, false, 2), 0); // [42, 74)
+    ob.release(0); // head 42; 26 bytes left before the end, 41 before the head
+    return ob;
+  };
+  // 3 + 2 + (2 + 3 + 2 + 29) = 41 bytes: [0, 41), tail one byte short of the head.
+  let ob = mk();
+  assert.is(ob.push('t/c', new Uint8Array(29), 1, false, 3), 0);
+  assert.is(ob.tail, 41);
+  assert.is(ob.buf[74], S_WRAP);
+  assert.equal(walk(ob), [42, 0]);
+  assert.is(entryPacket(ob, 0).messageId, 3);
+  assert.is(ob.used(), 58 + 41);
+  // One byte more: no room now, but it would fit an empty ring.
+  ob = mk();
+  const before = Uint8Array.from(ob.buf);
+  assert.is(ob.push('t/c', new Uint8Array(30), 1, false, 3), ERR_OUTBOX_FULL);
+  assert.equal(ob.buf, before, 'no WRAP marker, nothing written');
+  assert.is(ob.tail, 74);
+  assert.is(ob.send, 42);
+  assert.is(ob.count, 1);
+  // Larger than the whole ring: ERR_TOO_LONG from the same failed attempt's measure.
+  assert.is(ob.push('t/c', new Uint8Array(88), 1, false, 3), ERR_OUTBOX_FULL); // 3 + 2 + 95: exactly 100
+  assert.is(ob.push('t/c', new Uint8Array(89), 1, false, 3), ERR_TOO_LONG); // 101
+  assert.equal(ob.buf, before);
+  // A non-ASCII topic: the encoder's first guess (one byte per character) is one byte short; the
+  // measure behind ERR_TOO_LONG is the real one. 'é/x' is 4 bytes: 3 + 2 + (2 + 4 + 53) = 64.
+  assert.is(new Outbox(64).push('é/x', new Uint8Array(53), 0, false, 1), 0);
+  assert.is(new Outbox(64).push('é/x', new Uint8Array(54), 0, false, 1), ERR_TOO_LONG);
+  ob = new Outbox(64);
+  assert.is(ob.push('t', new Uint8Array(4), 0, false, 1), 0);
+  assert.is(ob.push('é/x', new Uint8Array(53), 0, false, 2), ERR_OUTBOX_FULL);
+  assert.is(ob.push('é/x', new Uint8Array(54), 0, false, 2), ERR_TOO_LONG);
 });
 
 test('outbox: ids are given at push; an id the oldest entry still holds is ERR_OUTBOX_FULL, state unchanged', () => {

@@ -18,12 +18,19 @@ export function varintSize(n: number): number {
 }
 
 /**
+ * Whole size of the packet writeHeader last checked, set also when it did not fit: after
+ * ERR_NO_SPACE from an encoder it is the size that packet needs (the outbox uses it instead of
+ * measuring the message again).
+ */
+export let packetSize = 0;
+
+/**
  * Writes the fixed header if the whole packet (`rem` bytes after the header) fits before `end`.
  * Returns the offset of the variable header, or a negative error code.
  */
 export function writeHeader(b: Uint8Array, off: number, end: number, first: number, rem: number): number {
   if (rem > MAX_REMAINING_LENGTH) return ERR_TOO_LONG;
-  if (off + 1 + varintSize(rem) + rem > end) return ERR_NO_SPACE;
+  if (off + (packetSize = 1 + varintSize(rem) + rem) > end) return ERR_NO_SPACE;
   b[off++] = first;
   // A Uint8Array keeps the low 8 bits: rem | 128 is the next 7 bits with the "more" bit.
   do b[off++] = rem > 127 ? rem | 128 : rem; while (rem >>= 7);
@@ -91,16 +98,6 @@ export function encodePublish(
     b[i++] = id;
   }
   return writeRaw(b, i, payload, lim) - off;
-}
-
-/** Whole size of a PUBLISH (fixed header included), or a negative error code. */
-export function publishLength(topic: string, payload: Bytes, qos: number): number {
-  const t = utf8Length(topic, TOPIC_NAME);
-  if (t < 0) return t;
-  const p = bytesLength(payload);
-  if (p < 0) return p;
-  const rem = 2 + t + (qos ? 2 : 0) + p;
-  return 1 + varintSize(rem) + rem;
 }
 
 /**
