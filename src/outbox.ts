@@ -28,7 +28,10 @@ export class Outbox {
   tail = 0;
   /** First entry not yet written on this connection; entries before it are in flight or done. */
   send = 0;
-  /** Entries between head and tail, holes included. */
+  /**
+   * Entries not DONE: queued, in flight or waiting for PUBCOMP (the client's `queued`). The
+   * head entry is never a hole, so 0 means empty.
+   */
   count = 0;
   /** Entries in S_SENT or S_REL. */
   inflight = 0;
@@ -42,7 +45,8 @@ export class Outbox {
   /** Bytes held now (holes and a wrapped tail included). */
   used(): number {
     const o = this;
-    return !o.count ? 0 : o.tail > o.head ? o.tail - o.head : o.buf.length - o.head + o.tail;
+    // A wrapped tail stops one byte short of the head, so tail == head only ever means empty.
+    return o.tail - o.head + (o.tail < o.head ? o.buf.length : 0);
   }
 
   /**
@@ -112,22 +116,23 @@ export class Outbox {
     return -1;
   }
 
-  /** Marks the entry at p acknowledged (or written, for QoS 0) and reclaims space at the head. */
+  /** Marks the entry at p (not DONE) acknowledged, or written for QoS 0, and reclaims space at the head. */
   release(p: number): void {
-    const b = this.buf;
-    if (b[p] > S_NEW) this.inflight--;
-    b[p] = S_DONE;
-    this.trim();
+    const o = this;
+    if (o.buf[p] > S_NEW) o.inflight--;
+    o.buf[p] = S_DONE;
+    o.count--;
+    o.trim();
   }
 
-  /** Moves the head past DONE entries; an empty ring starts again at 0. */
+  /** Moves the head past DONE entries; an empty ring (all DONE) starts again at 0. */
   trim(): void {
     const o = this;
+    // While an entry is not DONE the walk stops at or before it, never at the tail.
     while (o.count && !o.buf[o.head]) {
       const q = o.next(o.head);
       if (o.send == o.head) o.send = q;
       o.head = q;
-      o.count--;
     }
     if (!o.count) o.head = o.tail = o.send = 0;
   }
@@ -144,11 +149,11 @@ export class Outbox {
     o.send = o.head;
     if (sessionPresent) return;
     // Every entry, not just those before `send`: an interrupted resend leaves sent ones after it.
-    for (let k = 0, p = o.head; k < o.count; k++, p = o.next(p)) {
+    for (let p = o.head; p != o.tail; p = o.next(p)) {
       if (b[p] == S_SENT) {
         b[p] = S_NEW;
         b[p + HDR] &= ~8; // clear DUP
-      } else if (b[p] == S_REL) b[p] = S_DONE;
+      } else if (b[p] == S_REL) b[p] = S_DONE, o.count--;
     }
     o.inflight = 0;
     o.trim();
