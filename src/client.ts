@@ -222,10 +222,7 @@ export class MqttClient implements TransportEvents {
 
   /** Messages in the outbox: queued, in flight, or waiting for PUBCOMP. */
   get queued(): number {
-    const ob = this.outbox;
-    let n = 0;
-    for (let k = 0, p = ob.head; k < ob.count; k++, p = ob.next(p)) if (ob.buf[p]) n++;
-    return n;
+    return this.outbox.count;
   }
 
   /**
