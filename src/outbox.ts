@@ -85,22 +85,22 @@ export class Outbox {
     return 0;
   }
 
-  /** Length of the PUBLISH packet in the entry at p (its fixed header parsed). */
-  packetLen(p: number): number {
+  /** Offset just past the entry at p (the PUBLISH fixed header parsed). */
+  _end(p: number): number {
     const b = this.buf;
-    let i = p + HDR + 1;
+    let i = p + (HDR + 1);
     let n = 0;
     let m = 1;
     let d: number;
     do n += ((d = b[i++]) & 127) * m, m *= 128;
     while (d & 128);
-    return n + i - p - HDR;
+    return n + i;
   }
 
   /** The entry after p, following a WRAP marker or the end of the ring back to 0. */
   next(p: number): number {
     const o = this;
-    const q = p + HDR + o.packetLen(p);
+    const q = o._end(p);
     return q != o.tail && (q == o.buf.length || o.buf[q] == S_WRAP) ? 0 : q;
   }
 

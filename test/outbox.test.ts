@@ -312,7 +312,7 @@ function checkRing(ob: Outbox, what = ''): void {
 
 /** The PUBLISH packet bytes of the outbox entry at p, decoded by mqtt-packet. */
 function entryPacket(ob: Outbox, p: number): Pkt {
-  const pk = parseAll(ob.buf.subarray(p + HDR, p + HDR + ob.packetLen(p)));
+  const pk = parseAll(ob.buf.subarray(p + HDR, ob._end(p)));
   assert.is(pk.length, 1);
   return pk[0];
 }
