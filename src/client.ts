@@ -637,7 +637,8 @@ export class MqttClient implements TransportEvents {
       if (s == S_REL) t._ack(PUBREL, ob.id(p));
       else if (s) {
         t._wSrc = ring;
-        t._wEnd = (t._wOff = p + HDR) + ob.packetLen(p);
+        t._wOff = p + HDR;
+        t._wEnd = ob._end(p);
         t._wRel = q ? -1 : p;
       }
     }
