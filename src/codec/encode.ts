@@ -193,20 +193,20 @@ export function encodeConnect(b: Uint8Array, off: number, c: ConnectFields): num
     [c.clientId, w && w.topic, w && w.payload, u, pw], TOPIC_NAME << 2);
 }
 
-function encodeFilters(b: Uint8Array, off: number, first: number, id: number, filters: string[], qos?: number[]): number {
+/**
+ * SUBSCRIBE with one entry per filter, `qos[i]` the maximum QoS requested for `filters[i]`; without
+ * `qos`, UNSUBSCRIBE. One function behind both names (it is the same packet shape).
+ */
+function encodeFilters(b: Uint8Array, off: number, id: number, filters: string[], qos?: number[]): number {
   // 0xaaaaaaaa: every 2-bit kind is TOPIC_FILTER (a shift count is taken mod 32).
   return !validId(id) ? ERR_PACKET_ID : !filters.length ? ERR_EMPTY
-    : encodeFields(b, off, first, [id >> 8, id], filters, TOPIC_FILTER * 0x55555555, qos);
+    : encodeFields(b, off, (qos ? SUBSCRIBE : UNSUBSCRIBE) << 4 | 2, [id >> 8, id], filters, TOPIC_FILTER * 0x55555555, qos);
 }
 
 /**
  * SUBSCRIBE with one entry per filter; `qos[i]` is the maximum QoS requested for `filters[i]`.
  */
-export function encodeSubscribe(b: Uint8Array, off: number, id: number, filters: string[], qos: number[]): number {
-  return encodeFilters(b, off, (SUBSCRIBE << 4) | 2, id, filters, qos);
-}
+export const encodeSubscribe: (b: Uint8Array, off: number, id: number, filters: string[], qos: number[]) => number = encodeFilters;
 
 /** UNSUBSCRIBE with one entry per filter. */
-export function encodeUnsubscribe(b: Uint8Array, off: number, id: number, filters: string[]): number {
-  return encodeFilters(b, off, (UNSUBSCRIBE << 4) | 2, id, filters);
-}
+export const encodeUnsubscribe: (b: Uint8Array, off: number, id: number, filters: string[]) => number = encodeFilters;
