@@ -146,7 +146,7 @@ export interface ConnectFields {
  */
 function encodeFields(
   b: Uint8Array, off: number, first: number, head: number[], fields: (Bytes | null | undefined)[],
-  kinds: number, qos?: number[],
+  kinds: number, qos?: number[] | null,
 ): number {
   let x: Uint8Array | null = null;
   let i = 0;
@@ -195,9 +195,10 @@ export function encodeConnect(b: Uint8Array, off: number, c: ConnectFields): num
 
 /**
  * SUBSCRIBE with one entry per filter, `qos[i]` the maximum QoS requested for `filters[i]`; without
- * `qos`, UNSUBSCRIBE. One function behind both names (it is the same packet shape).
+ * `qos`, UNSUBSCRIBE. One function behind both names (it is the same packet shape); the client
+ * calls it directly.
  */
-function encodeFilters(b: Uint8Array, off: number, id: number, filters: string[], qos?: number[]): number {
+export function encodeFilters(b: Uint8Array, off: number, id: number, filters: string[], qos?: number[] | null): number {
   // 0xaaaaaaaa: every 2-bit kind is TOPIC_FILTER (a shift count is taken mod 32).
   return !validId(id) ? ERR_PACKET_ID : !filters.length ? ERR_EMPTY
     : encodeFields(b, off, (qos ? SUBSCRIBE : UNSUBSCRIBE) << 4 | 2, [id >> 8, id], filters, TOPIC_FILTER * 0x55555555, qos);
