@@ -5,7 +5,7 @@ import {
   CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGRESP, PINGREQ, DISCONNECT,
 } from './codec/constants.js';
 import { ERR_ARG, ERR_QOS, ERR_TOO_LARGE, ERR_NO_SPACE } from './codec/errors.js';
-import { encodeConnect, encodeAck, encodeEmpty, encodeSubscribe, encodeUnsubscribe, varintSize, type Bytes, type Will } from './codec/encode.js';
+import { encodeConnect, encodeAck, encodeEmpty, encodeFilters, varintSize, type Bytes, type Will } from './codec/encode.js';
 import { Decoder } from './codec/decoder.js';
 import type { PacketView } from './codec/packet-view.js';
 import { utf8Length, TOPIC_FILTER } from './codec/utf8.js';
@@ -547,8 +547,7 @@ export class MqttClient implements TransportEvents {
   /** Encodes op k into tx: its length or an encoder error. */
   _encodeOp(k: number): number {
     const t = this;
-    const qs = t._oq[k] as number[];
-    return (qs ? encodeSubscribe : encodeUnsubscribe)(t._tx, t._txW, k + 1, t._of[k] as string[], qs);
+    return encodeFilters(t._tx, t._txW, k + 1, t._of[k] as string[], t._oq[k]);
   }
 
   /** The SUBSCRIBE payload `rem` (remaining length) fits in tx from `at`. */
