@@ -105,11 +105,13 @@ export function encodePublish(
  * PUBREL gets its required flags (0b0010).
  */
 export function encodeAck(b: Uint8Array, off: number, type: number, id: number): number {
+  // Fixed size: written directly, without writeHeader's general checks.
   if (!validId(id)) return ERR_PACKET_ID;
-  const i = writeHeader(b, off, b.length, (type << 4) | (type == PUBREL ? 2 : 0), 2);
-  if (i < 0) return i;
-  b[i] = id >> 8;
-  b[i + 1] = id;
+  if (off + 4 > b.length) return ERR_NO_SPACE;
+  b[off] = (type << 4) | (type == PUBREL ? 2 : 0);
+  b[off + 1] = 2;
+  b[off + 2] = id >> 8;
+  b[off + 3] = id;
   return 4;
 }
 
