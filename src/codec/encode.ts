@@ -56,9 +56,9 @@ function validId(id: number): boolean {
   return id > 0 && (id & 65535) == id;
 }
 
-/** Strict: a JavaScript app's "1" or 1.5 is not a QoS. */
+/** Strict (===): a JavaScript app's "1", 1.5 or NaN is not a QoS. */
 function validQos(q: number): boolean {
-  return q === 0 || q === 1 || q === 2;
+  return q < 3 && (q & 3) === q;
 }
 
 /**
