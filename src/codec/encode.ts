@@ -12,9 +12,11 @@ import { utf8Length, utf8Walk, TOPIC_NAME, TOPIC_FILTER } from './utf8.js';
 /** A string is sent as UTF-8; a Uint8Array as raw bytes. */
 export type Bytes = string | Uint8Array;
 
-/** Bytes of a variable length integer holding `n` (n <= MAX_REMAINING_LENGTH). */
+/** Bytes of a variable length integer holding `n` (0 <= n <= MAX_REMAINING_LENGTH). */
 export function varintSize(n: number): number {
-  return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4;
+  let k = 1;
+  while (n >>>= 7) k++; // >>>: ends for any input
+  return k;
 }
 
 /**
