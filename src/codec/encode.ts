@@ -76,7 +76,7 @@ export function encodePublish(
   let p = bytesLength(payload);
   if (p < 0) return p;
   if (qos) p += 2; // the packet id
-  const lim = end === undefined ? b.length : end;
+  const lim = end ?? b.length;
   const first = (PUBLISH << 4) | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0);
   // One pass for the common plain-ASCII topic: guess one byte per character and check the
   // guess while writing (on an interpreter, as on XS and Espruino, a second walk over the topic
