@@ -125,19 +125,7 @@ export class Outbox {
     if (o.buf[p] > S_NEW) o.inflight--;
     o.buf[p] = S_DONE;
     o.count--;
-    o.trim();
-  }
-
-  /** Moves the head past DONE entries; an empty ring (all DONE) starts again at 0. */
-  trim(): void {
-    const o = this;
-    // While an entry is not DONE the walk stops at or before it, never at the tail.
-    while (o.count && !o.buf[o.head]) {
-      const q = o.next(o.head);
-      if (o.send == o.head) o.send = q;
-      o.head = q;
-    }
-    if (!o.count) o.head = o.tail = o.send = 0;
+    trim(o);
   }
 
   /**
@@ -159,6 +147,20 @@ export class Outbox {
       } else if (b[p] == S_REL) b[p] = S_DONE, o.count--;
     }
     o.inflight = 0;
-    o.trim();
+    trim(o);
   }
+}
+
+/**
+ * Moves the head past DONE entries; an empty ring (all DONE) starts again at 0. A function, not a
+ * method: smaller in both bundles.
+ */
+function trim(o: Outbox): void {
+  // While an entry is not DONE the walk stops at or before it, never at the tail.
+  while (o.count && !o.buf[o.head]) {
+    const q = o.next(o.head);
+    if (o.send == o.head) o.send = q;
+    o.head = q;
+  }
+  if (!o.count) o.head = o.tail = o.send = 0;
 }
