@@ -88,22 +88,10 @@ export class Outbox {
     return 0;
   }
 
-  /** Offset just past the entry at p (the PUBLISH fixed header parsed). */
-  _end(p: number): number {
-    const b = this.buf;
-    let i = p + (HDR + 1);
-    let n = 0;
-    let m = 1;
-    let d: number;
-    do n += ((d = b[i++]) & 127) * m, m *= 128;
-    while (d & 128);
-    return n + i;
-  }
-
   /** The entry after p, following a WRAP marker or the end of the ring back to 0. */
   next(p: number): number {
     const o = this;
-    const q = o._end(p);
+    const q = entryEnd(o.buf, p);
     return q != o.tail && (q == o.buf.length || o.buf[q] == S_WRAP) ? 0 : q;
   }
 
@@ -149,6 +137,17 @@ export class Outbox {
     o.inflight = 0;
     trim(o);
   }
+}
+
+/** Offset just past the outbox entry at p in ring b (the PUBLISH fixed header parsed). */
+export function entryEnd(b: Uint8Array, p: number): number {
+  let i = p + (HDR + 1);
+  let n = 0;
+  let m = 1;
+  let d: number;
+  do n += ((d = b[i++]) & 127) * m, m *= 128;
+  while (d & 128);
+  return n + i;
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   MqttClient, CONNECTED, OFFLINE, ERR_OUTBOX_FULL, ERR_TOO_LONG, ERR_CONNECTION,
 } from '../src/index.ts';
 import type { ClientOptions, MqttError, Transport, TransportEvents, RxSink, Clock } from '../src/index.ts';
-import { Outbox, S_DONE, S_NEW, S_SENT, S_REL, S_WRAP, HDR } from '../src/outbox.ts';
+import { Outbox, S_DONE, S_NEW, S_SENT, S_REL, S_WRAP, HDR, entryEnd } from '../src/outbox.ts';
 import { rng } from '../host-sim/rng.ts';
 import { rxWrite } from '../src/codec/decoder.ts';
 
@@ -312,7 +312,7 @@ function checkRing(ob: Outbox, what = ''): void {
 
 /** The PUBLISH packet bytes of the outbox entry at p, decoded by mqtt-packet. */
 function entryPacket(ob: Outbox, p: number): Pkt {
-  const pk = parseAll(ob.buf.subarray(p + HDR, ob._end(p)));
+  const pk = parseAll(ob.buf.subarray(p + HDR, entryEnd(ob.buf, p)));
   assert.is(pk.length, 1);
   return pk[0];
 }
