@@ -14,7 +14,7 @@ import {
   ERR_PING_TIMEOUT, ERR_INBOUND_FULL, ERR_SUBSCRIBE_REFUSED, ERR_OFFLINE, ERR_PROTOCOL_STATE,
   ERR_CONNECTION,
 } from './client-errors.js';
-import { Outbox, S_NEW, S_SENT, S_REL, HDR } from './outbox.js';
+import { Outbox, S_NEW, S_SENT, S_REL, HDR, entryEnd } from './outbox.js';
 import { topicMatch } from './topic-match.js';
 import type { Transport, TransportEvents, Clock } from './transport.js';
 
@@ -637,7 +637,7 @@ export class MqttClient implements TransportEvents {
       else if (s) {
         t._wSrc = ring;
         t._wOff = p + HDR;
-        t._wEnd = ob._end(p);
+        t._wEnd = entryEnd(ring, p);
         t._wRel = q ? -1 : p;
       }
     }
