@@ -66,7 +66,7 @@ export class Outbox {
     let at = o.tail;
     let n: number;
     // Ids are given in ring order, so the oldest entry is the first an id could collide with.
-    if (o.count && o.id(head) == id) return ERR_OUTBOX_FULL;
+    if (o.count && entryId(b, head) == id) return ERR_OUTBOX_FULL;
     // At the tail, up to the end of the ring or (wrapped) one byte short of the head. When it
     // does not fit before the end, at 0 before the head, if the failed attempt's measure
     // (packetSize) says it fits there.
@@ -95,15 +95,10 @@ export class Outbox {
     return q != o.tail && (q == o.buf.length || o.buf[q] == S_WRAP) ? 0 : q;
   }
 
-  /** Packet id of the entry at p. */
-  id(p: number): number {
-    return (this.buf[p + 1] << 8) | this.buf[p + 2];
-  }
-
   /** Finds the in-flight entry with packet id `id` (S_SENT or S_REL), or -1. */
   find(id: number): number {
     const o = this;
-    for (let p = o.head; p != o.send; p = o.next(p)) if (o.buf[p] && o.id(p) == id) return p;
+    for (let p = o.head; p != o.send; p = o.next(p)) if (o.buf[p] && entryId(o.buf, p) == id) return p;
     return -1;
   }
 
@@ -137,6 +132,11 @@ export class Outbox {
     o.inflight = 0;
     trim(o);
   }
+}
+
+/** Packet id of the outbox entry at p in ring b. */
+export function entryId(b: Uint8Array, p: number): number {
+  return (b[p + 1] << 8) | b[p + 2];
 }
 
 /** Offset just past the outbox entry at p in ring b (the PUBLISH fixed header parsed). */

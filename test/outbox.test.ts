@@ -11,7 +11,7 @@ import {
   MqttClient, CONNECTED, OFFLINE, ERR_OUTBOX_FULL, ERR_TOO_LONG, ERR_CONNECTION,
 } from '../src/index.ts';
 import type { ClientOptions, MqttError, Transport, TransportEvents, RxSink, Clock } from '../src/index.ts';
-import { Outbox, S_DONE, S_NEW, S_SENT, S_REL, S_WRAP, HDR, entryEnd } from '../src/outbox.ts';
+import { Outbox, S_DONE, S_NEW, S_SENT, S_REL, S_WRAP, HDR, entryEnd, entryId } from '../src/outbox.ts';
 import { rng } from '../host-sim/rng.ts';
 import { rxWrite } from '../src/codec/decoder.ts';
 
@@ -291,7 +291,7 @@ function walk2(ob: Outbox): string {
   const out: string[] = [];
   let p = ob.head;
   for (let k = 0; p !== ob.tail && k < ob.buf.length && p >= 0 && p < ob.buf.length; k++) {
-    out.push(`${p}:${ob.buf[p]}${ob.buf[p] === S_SENT || ob.buf[p] === S_REL ? '#' + ob.id(p) : ''}`);
+    out.push(`${p}:${ob.buf[p]}${ob.buf[p] === S_SENT || ob.buf[p] === S_REL ? '#' + entryId(ob.buf, p) : ''}`);
     p = ob.next(p);
   }
   return out.join(' ');
@@ -485,7 +485,7 @@ test('outbox: ids are given at push; an id the oldest entry still holds is ERR_O
   const ob = new Outbox(256);
   assert.is(ob.push('t/a', new Uint8Array(4), 1, false, 7), 0);
   assert.is(ob.push('t/b', new Uint8Array(4), 2, false, 8), 0);
-  assert.equal(walk(ob).map((p) => ob.id(p)), [7, 8]);
+  assert.equal(walk(ob).map((p) => entryId(ob.buf, p)), [7, 8]);
   assert.equal(walk(ob).map((p) => entryPacket(ob, p).messageId), [7, 8]);
   const tail = ob.tail;
   // The id counter came round to the oldest entry's id: refused until that entry is gone.
@@ -494,7 +494,7 @@ test('outbox: ids are given at push; an id the oldest entry still holds is ERR_O
   assert.is(ob.tail, tail);
   ob.release(walk(ob)[0]);
   assert.is(ob.push('t/c', new Uint8Array(4), 1, false, 7), 0);
-  assert.equal(walk(ob).map((p) => ob.id(p)), [8, 7]);
+  assert.equal(walk(ob).map((p) => entryId(ob.buf, p)), [8, 7]);
 });
 
 // ---------------------------------------------------------------------------------------------
