@@ -14,7 +14,7 @@ import {
   ERR_PING_TIMEOUT, ERR_INBOUND_FULL, ERR_SUBSCRIBE_REFUSED, ERR_OFFLINE, ERR_PROTOCOL_STATE,
   ERR_CONNECTION,
 } from './client-errors.js';
-import { Outbox, S_NEW, S_SENT, S_REL, HDR, entryEnd } from './outbox.js';
+import { Outbox, S_NEW, S_SENT, S_REL, HDR, entryEnd, entryId } from './outbox.js';
 import { topicMatch } from './topic-match.js';
 import type { Transport, TransportEvents, Clock } from './transport.js';
 
@@ -633,7 +633,7 @@ export class MqttClient implements TransportEvents {
       } else if (s == S_SENT) ring[p + HDR] |= 8; // DUP on redelivery
       ob.send = ob.next(p);
       // Resend after reconnect with session: PUBREL in the message's place [MQTT-4.4.0-1].
-      if (s == S_REL) t._ack(PUBREL, ob.id(p));
+      if (s == S_REL) t._ack(PUBREL, entryId(ring, p));
       else if (s) {
         t._wSrc = ring;
         t._wOff = p + HDR;
