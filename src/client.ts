@@ -14,7 +14,7 @@ import {
   ERR_PING_TIMEOUT, ERR_INBOUND_FULL, ERR_SUBSCRIBE_REFUSED, ERR_OFFLINE, ERR_PROTOCOL_STATE,
   ERR_CONNECTION,
 } from './client-errors.js';
-import { Outbox, S_NEW, S_SENT, S_REL, HDR, entryEnd, entryId } from './outbox.js';
+import { Outbox, S_NEW, S_SENT, S_REL, HDR, entryEnd, entryId, findEntry, release, rewind, push } from './outbox.js';
 import { topicMatch } from './topic-match.js';
 import type { Transport, TransportEvents, Clock } from './transport.js';
 
@@ -275,7 +275,7 @@ export class MqttClient implements TransportEvents {
     const q = qos ?? 0;
     const r = typeof topic != 'string' || !(typeof payload == 'string' || payload instanceof Uint8Array) ? ERR_ARG
       : q === 0 && t._s != CONNECTED && t._o.queueQos0 === false ? ERR_OFFLINE
-      : t.outbox.push(topic, payload, q, !!retain, id);
+      : push(t.outbox, topic, payload, q, !!retain, id);
     if (r == ERR_OUTBOX_FULL) t._drain = true;
     if (r) return r;
     t._id = id < 65535 ? id + 1 : t._m + 1;
@@ -468,7 +468,7 @@ export class MqttClient implements TransportEvents {
           if (fs[0]) t._op(0, fs, qs, t._oc[0]);
         }
       }
-      ob.rewind(sp);
+      rewind(ob, sp);
       for (k = 0; k < t._m; k++) if (t._of[k]) t._control(t._encodeOp(k));
       t._sent = t._recv = false;
       t._keepalive();
@@ -495,14 +495,14 @@ export class MqttClient implements TransportEvents {
       t._ack(PUBCOMP, id);
       if (t._owed && !t._n2) t._fail(ERR_INBOUND_FULL);
     } else if (n == PUBACK || n == PUBCOMP) {
-      e = ob.find(id);
+      e = findEntry(ob, id);
       // Only the matching stage counts: PUBACK for a QoS 1 entry, PUBCOMP after PUBREC.
       if (e >= 0 && (n == PUBACK ? ring[e] == S_SENT && (ring[e + HDR] & 6) == 2 : ring[e] == S_REL)) {
-        ob.release(e);
+        release(ob, e);
         t._pump();
       }
     } else if (n == PUBREC) {
-      e = ob.find(id);
+      e = findEntry(ob, id);
       if (e >= 0 && ring[e] == S_SENT && (ring[e + HDR] & 6) == 4) ring[e] = S_REL;
       // PUBREL also for a repeated or unknown PUBREC, so the broker can finish its side.
       if (e < 0 || ring[e] == S_REL) t._ack(PUBREL, id);
@@ -607,7 +607,7 @@ export class MqttClient implements TransportEvents {
       t._sent = true;
       if ((t._wOff += tr.write(t._wSrc, t._wOff, t._wEnd - t._wOff)) < t._wEnd) return false;
       t._wSrc = null;
-      if (t._wRel >= 0) t.outbox.release(t._wRel);
+      if (t._wRel >= 0) release(t.outbox, t._wRel);
     }
     if (t._txR < t._txW) {
       t._sent = true;
