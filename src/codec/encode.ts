@@ -119,8 +119,8 @@ export function encodeAck(b: Uint8Array, off: number, type: number, id: number):
 
 /** The 2-byte packets: PINGREQ, PINGRESP, DISCONNECT. */
 export function encodeEmpty(b: Uint8Array, off: number, type: number): number {
-  const i = writeHeader(b, off, b.length, type << 4, 0);
-  return i < 0 ? i : 2;
+  // With nothing after the header, not fitting is the only error.
+  return writeHeader(b, off, b.length, type << 4, 0) < 0 ? ERR_NO_SPACE : 2;
 }
 
 /** Will message carried by CONNECT. */
