@@ -5,7 +5,7 @@ import {
   CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGRESP, PINGREQ, DISCONNECT,
 } from './codec/constants.js';
 import { ERR_ARG, ERR_QOS, ERR_TOO_LARGE, ERR_NO_SPACE } from './codec/errors.js';
-import { encodeConnect, encodeAck, encodeEmpty, encodeSubscribe, encodeUnsubscribe, varintSize, type Bytes, type Will } from './codec/encode.js';
+import { encodeConnect, encodeAck, encodeEmpty, encodeFilters, varintSize, type Bytes, type Will } from './codec/encode.js';
 import { Decoder } from './codec/decoder.js';
 import type { PacketView } from './codec/packet-view.js';
 import { utf8Length, TOPIC_FILTER } from './codec/utf8.js';
@@ -14,7 +14,7 @@ import {
   ERR_PING_TIMEOUT, ERR_INBOUND_FULL, ERR_SUBSCRIBE_REFUSED, ERR_OFFLINE, ERR_PROTOCOL_STATE,
   ERR_CONNECTION,
 } from './client-errors.js';
-import { Outbox, S_NEW, S_SENT, S_REL, HDR } from './outbox.js';
+import { Outbox, S_NEW, S_SENT, S_REL, HDR, entryEnd, entryId, findEntry, release, rewind, push } from './outbox.js';
 import { topicMatch } from './topic-match.js';
 import type { Transport, TransportEvents, Clock } from './transport.js';
 
@@ -220,10 +220,7 @@ export class MqttClient implements TransportEvents {
 
   /** Messages in the outbox: queued, in flight, or waiting for PUBCOMP. */
   get queued(): number {
-    const ob = this.outbox;
-    let n = 0;
-    for (let k = 0, p = ob.head; k < ob.count; k++, p = ob.next(p)) if (ob.buf[p]) n++;
-    return n;
+    return this.outbox.count;
   }
 
   /**
@@ -276,7 +273,7 @@ export class MqttClient implements TransportEvents {
     const q = qos ?? 0;
     const r = typeof topic != 'string' || !(typeof payload == 'string' || payload instanceof Uint8Array) ? ERR_ARG
       : q === 0 && t._s != CONNECTED && t._o.queueQos0 === false ? ERR_OFFLINE
-      : t.outbox.push(topic, payload, q, !!retain, id);
+      : push(t.outbox, topic, payload, q, !!retain, id);
     if (r == ERR_OUTBOX_FULL) t._drain = true;
     if (r) return r;
     t._id = id < 65535 ? id + 1 : t._m + 1;
@@ -452,7 +449,7 @@ export class MqttClient implements TransportEvents {
           t._ops[0] = fs[0] ? [fs, qs] : undefined;
         }
       }
-      ob.rewind(sp);
+      rewind(ob, sp);
       for (k = 0; k < t._m; k++) if (t._ops[k]) t._control(t._encodeOp(k));
       t._sent = t._recv = false;
       t._keepalive();
@@ -479,14 +476,14 @@ export class MqttClient implements TransportEvents {
       t._ack(PUBCOMP, id);
       if (t._owed && !t._n2) t._fail(ERR_INBOUND_FULL);
     } else if (n == PUBACK || n == PUBCOMP) {
-      e = ob.find(id);
+      e = findEntry(ob, id);
       // Only the matching stage counts: PUBACK for a QoS 1 entry, PUBCOMP after PUBREC.
       if (e >= 0 && (n == PUBACK ? ring[e] == S_SENT && (ring[e + HDR] & 6) == 2 : ring[e] == S_REL)) {
-        ob.release(e);
+        release(ob, e);
         t._pump();
       }
     } else if (n == PUBREC) {
-      e = ob.find(id);
+      e = findEntry(ob, id);
       if (e >= 0 && ring[e] == S_SENT && (ring[e + HDR] & 6) == 4) ring[e] = S_REL;
       // PUBREL also for a repeated or unknown PUBREC, so the broker can finish its side.
       if (e < 0 || ring[e] == S_REL) t._ack(PUBREL, id);
@@ -526,7 +523,7 @@ export class MqttClient implements TransportEvents {
   _encodeOp(k: number): number {
     const t = this;
     const o = t._ops[k] as Op;
-    return (o[1] ? encodeSubscribe : encodeUnsubscribe)(t._tx, t._txW, k + 1, o[0], o[1] as number[]);
+    return encodeFilters(t._tx, t._txW, k + 1, o[0], o[1]);
   }
 
   /** The SUBSCRIBE payload `rem` (remaining length) fits in tx from `at`. */
@@ -585,7 +582,7 @@ export class MqttClient implements TransportEvents {
       t._sent = true;
       if ((t._wOff += tr.write(t._wSrc, t._wOff, t._wEnd - t._wOff)) < t._wEnd) return false;
       t._wSrc = null;
-      if (t._wRel >= 0) t.outbox.release(t._wRel);
+      if (t._wRel >= 0) release(t.outbox, t._wRel);
     }
     if (t._txR < t._txW) {
       t._sent = true;
@@ -611,10 +608,11 @@ export class MqttClient implements TransportEvents {
       } else if (s == S_SENT) ring[p + HDR] |= 8; // DUP on redelivery
       ob.send = ob.next(p);
       // Resend after reconnect with session: PUBREL in the message's place [MQTT-4.4.0-1].
-      if (s == S_REL) t._ack(PUBREL, ob.id(p));
+      if (s == S_REL) t._ack(PUBREL, entryId(ring, p));
       else if (s) {
         t._wSrc = ring;
-        t._wEnd = (t._wOff = p + HDR) + ob.packetLen(p);
+        t._wOff = p + HDR;
+        t._wEnd = entryEnd(ring, p);
         t._wRel = q ? -1 : p;
       }
     }

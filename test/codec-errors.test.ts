@@ -199,6 +199,13 @@ test('encode: invalid arguments give named codes and write nothing outside the p
   assert.is(pub('é/+', 0, 0), C.ERR_TOPIC); same();
   assert.is(pub('a', 3, 1), C.ERR_QOS); same();
   assert.is(pub('a', -1, 1), C.ERR_QOS); same();
+  // QoS is checked strictly: no coercion, no fractions, nothing above 2 or below 0.
+  for (const q of [NaN, 0.5, 2.5, 4, 7, -0.5, -4, 2 ** 32 + 1, Infinity, '1', true, null, undefined] as unknown as number[]) {
+    assert.is(pub('a', q, 1), C.ERR_QOS, `qos ${String(q)}`); same();
+    assert.is(C.encodeSubscribe(b, 32, 1, ['a'], [q]), C.ERR_QOS, `subscribe qos ${String(q)}`); same();
+  }
+  for (const q of [0, 1, 2, -0]) assert.ok(pub('a', q, 1) > 0, `qos ${q} is valid`);
+  b.fill(0xaa);
   assert.is(pub('a', 1, 0), C.ERR_PACKET_ID); same();
   assert.is(pub('a', 2, 65536), C.ERR_PACKET_ID); same();
   assert.is(pub('a', 1, 1.5), C.ERR_PACKET_ID); same();

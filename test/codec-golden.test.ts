@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Buffer } from 'node:buffer';
 import {
-  Decoder, MIN_CAPACITY, ERR_UNEXPECTED_TYPE, codecErrorName,
+  Decoder, MIN_CAPACITY, ERR_UNEXPECTED_TYPE, codecErrorName, varintSize,
 } from '../src/index.ts';
 import { brokerDecoder } from '../src/codec/server.ts';
 import {
@@ -278,6 +278,15 @@ function checkStream(results: Result[], what: string): void {
     assert.ok(d === null, `${what}: packet ${k} (${cases[k].name}) differs at ${d}`);
   }
 }
+
+test('varintSize: the remaining-length bytes mqtt-packet writes, on both sides of every boundary', () => {
+  for (const rem of [3, 127, 128, 16383, 16384, 2097151, 2097152]) {
+    assert.is(1 + varintSize(rem) + rem, mqttGenerate(publishRem(rem, 0)).length, `rem ${rem}`);
+  }
+  // Up to the largest remaining length (too large to generate here): still 4.
+  assert.is(varintSize(268435455), 4);
+  assert.is(varintSize(0), 1);
+});
 
 test('golden stream: all cases concatenated, one chunk', () => {
   // Capacity exactly the largest packet: every packet fits, compaction is exercised.

@@ -11,7 +11,9 @@ import {
   MqttClient, CONNECTED, OFFLINE, ERR_OUTBOX_FULL, ERR_TOO_LONG, ERR_CONNECTION,
 } from '../src/index.ts';
 import type { ClientOptions, MqttError, Transport, TransportEvents, RxSink, Clock } from '../src/index.ts';
-import { Outbox, S_DONE, S_NEW, S_SENT, S_REL, HDR } from '../src/outbox.ts';
+import {
+  Outbox, S_DONE, S_NEW, S_SENT, S_REL, S_WRAP, HDR, entryEnd, entryId, release, push,
+} from '../src/outbox.ts';
 import { rng } from '../host-sim/rng.ts';
 import { rxWrite } from '../src/codec/decoder.ts';
 
@@ -265,20 +267,24 @@ function entrySize(seq: number, size: number, qos: number): number {
 }
 
 /**
- * Walks the ring by count (robust even when head === tail), checking the structure. Returns the
- * entry offsets from head. Throws if the walk does not end at the tail.
+ * Walks the ring from head to tail (holes included), checking the structure, with a step bound
+ * (an entry takes at least HDR + 2 bytes). Returns the entry offsets from head. Throws if the walk
+ * leaves the ring or does not reach the tail, or if `count` is not the number of non-DONE entries.
  */
 function walk(ob: Outbox): number[] {
   const out: number[] = [];
   let p = ob.head;
-  for (let k = 0; k < ob.count; k++) {
+  let live = 0;
+  for (let k = 0; p !== ob.tail; k++) {
+    if (k > ob.buf.length / (HDR + 2)) throw new Error(`walk did not reach the tail ${ob.tail} in ${k} steps`);
     if (!(p >= 0 && p < ob.buf.length)) throw new Error(`walk left the ring at step ${k}: p=${p}`);
     const st = ob.buf[p];
     if (!(st === S_DONE || st === S_NEW || st === S_SENT || st === S_REL)) throw new Error(`entry at ${p} has state ${st}`);
+    if (st !== S_DONE) live++;
     out.push(p);
     p = ob.next(p);
   }
-  if (ob.count && p !== ob.tail) throw new Error(`walk of ${ob.count} entries ended at ${p}, tail is ${ob.tail}`);
+  if (live !== ob.count) throw new Error(`count ${ob.count}, but ${live} entries are not DONE`);
   return out;
 }
 
@@ -286,8 +292,8 @@ function walk(ob: Outbox): number[] {
 function walk2(ob: Outbox): string {
   const out: string[] = [];
   let p = ob.head;
-  for (let k = 0; k < ob.count && p >= 0 && p < ob.buf.length; k++) {
-    out.push(`${p}:${ob.buf[p]}${ob.buf[p] === S_SENT || ob.buf[p] === S_REL ? '#' + ob.id(p) : ''}`);
+  for (let k = 0; p !== ob.tail && k < ob.buf.length && p >= 0 && p < ob.buf.length; k++) {
+    out.push(`${p}:${ob.buf[p]}${ob.buf[p] === S_SENT || ob.buf[p] === S_REL ? '#' + entryId(ob.buf, p) : ''}`);
     p = ob.next(p);
   }
   return out.join(' ');
@@ -308,7 +314,7 @@ function checkRing(ob: Outbox, what = ''): void {
 
 /** The PUBLISH packet bytes of the outbox entry at p, decoded by mqtt-packet. */
 function entryPacket(ob: Outbox, p: number): Pkt {
-  const pk = parseAll(ob.buf.subarray(p + HDR, p + HDR + ob.packetLen(p)));
+  const pk = parseAll(ob.buf.subarray(p + HDR, entryEnd(ob.buf, p)));
   assert.is(pk.length, 1);
   return pk[0];
 }
@@ -341,7 +347,7 @@ test('outbox: push fills the ring until ERR_OUTBOX_FULL; nothing thrown, nothing
   let seq = 0;
   for (; seq < 1000; seq++) {
     const m = { seq, qos: seq % 3, size: 4 + ((seq * 13) % 40) };
-    r = ob.push(topicOf(seq), payloadOf(seq, m.size), m.qos, false, seq + 1);
+    r = push(ob, topicOf(seq), payloadOf(seq, m.size), m.qos, false, seq + 1);
     if (r) break;
     msgs.push(m);
   }
@@ -350,12 +356,12 @@ test('outbox: push fills the ring until ERR_OUTBOX_FULL; nothing thrown, nothing
   const count = ob.count;
   const used = ob.used();
   // Repeated attempts change nothing.
-  for (let k = 0; k < 10; k++) assert.is(ob.push(topicOf(seq), payloadOf(seq, 40), 1, false, seq + 1), ERR_OUTBOX_FULL);
+  for (let k = 0; k < 10; k++) assert.is(push(ob, topicOf(seq), payloadOf(seq, 40), 1, false, seq + 1), ERR_OUTBOX_FULL);
   assert.is(ob.count, count);
   assert.is(ob.used(), used);
   // A smaller message that fits in what is left still goes in.
   if (ob.buf.length - ob.tail >= entrySize(seq, 4, 0)) {
-    assert.is(ob.push(topicOf(seq), payloadOf(seq, 4), 0, false, seq + 1), 0);
+    assert.is(push(ob, topicOf(seq), payloadOf(seq, 4), 0, false, seq + 1), 0);
     msgs.push({ seq, qos: 0, size: 4 });
   }
   const es = walk(ob);
@@ -370,17 +376,17 @@ test('outbox: push fills the ring until ERR_OUTBOX_FULL; nothing thrown, nothing
 
 test('outbox: a message that can never fit is ERR_TOO_LONG, in an empty ring', () => {
   const ob = new Outbox(64);
-  assert.is(ob.push('t', new Uint8Array(64), 0, false, 1), ERR_TOO_LONG);
+  assert.is(push(ob, 't', new Uint8Array(64), 0, false, 1), ERR_TOO_LONG);
   assert.is(ob.count, 0);
   // The largest that fits: HDR + 2-byte fixed header + 2 + 1 (topic) + payload = 64.
-  assert.is(ob.push('t', new Uint8Array(64 - HDR - 2 - 3), 0, false, 1), 0);
+  assert.is(push(ob, 't', new Uint8Array(64 - HDR - 2 - 3), 0, false, 1), 0);
 });
 
 test('outbox: a message larger than the whole ring is ERR_TOO_LONG even while others wait (documented: "ERR_TOO_LONG when it can never fit")', () => {
   const ob = new Outbox(64);
-  assert.is(ob.push('t', new Uint8Array(4), 0, false, 1), 0);
+  assert.is(push(ob, 't', new Uint8Array(4), 0, false, 1), 0);
   // Can never fit (needs more than 64 bytes): waiting for onDrain cannot help.
-  assert.is(ob.push('t', new Uint8Array(100), 0, false, 2), ERR_TOO_LONG);
+  assert.is(push(ob, 't', new Uint8Array(100), 0, false, 2), ERR_TOO_LONG);
 });
 
 test('outbox: 5000 push/release cycles of varying sizes wrap the ring many times, contents intact', () => {
@@ -397,7 +403,7 @@ test('outbox: 5000 push/release cycles of varying sizes wrap the ring many times
       const size = 4 + Math.floor(rnd() * 70);
       const qos = Math.floor(rnd() * 3);
       const tailBefore = ob.tail;
-      const r = ob.push(topicOf(seq), payloadOf(seq, size), qos, false, (seq % 65535) + 1);
+      const r = push(ob, topicOf(seq), payloadOf(seq, size), qos, false, (seq % 65535) + 1);
       if (r === 0) {
         if (ob.count > 1 && ob.tail < tailBefore) wraps++;
         live.push({ seq: seq++, size, qos, done: false });
@@ -411,7 +417,7 @@ test('outbox: 5000 push/release cycles of varying sizes wrap the ring many times
       const open = live.map((e, i) => (e.done ? -1 : i)).filter((i) => i >= 0);
       const pick = rnd() < 0.7 ? open[0] : open[Math.floor(rnd() * open.length)];
       const es = walk(ob);
-      ob.release(es[pick]);
+      release(ob, es[pick]);
       live[pick].done = true;
       while (live.length && live[0].done) live.shift();
     }
@@ -434,33 +440,63 @@ test('outbox: 5000 push/release cycles of varying sizes wrap the ring many times
 test('outbox: after a wrap the send cursor points at the new entry, not at the WRAP marker (pump order)', () => {
   // The client moves `send` with next() as it writes; this does the same without a client.
   const ob = new Outbox(100);
-  assert.is(ob.push('t/x', new Uint8Array(30), 1, false, 1), 0); // [0, 42)
-  assert.is(ob.push('t/b', new Uint8Array(20), 1, false, 2), 0); // [42, 74)
+  assert.is(push(ob, 't/x', new Uint8Array(30), 1, false, 1), 0); // [0, 42)
+  assert.is(push(ob, 't/b', new Uint8Array(20), 1, false, 2), 0); // [42, 74)
   ob.buf[0] = ob.buf[42] = S_SENT;
   ob.inflight = 2;
   ob.send = ob.next(ob.next(0)); // both written: send === tail === 74
   assert.is(ob.send, ob.tail);
-  ob.release(0); // acked: head = 42
-  assert.is(ob.push('t/c', new Uint8Array(20), 1, false, 3), 0); // 74 + 32 > 100: wraps to [0, 32)
+  release(ob, 0); // acked: head = 42
+  assert.is(push(ob, 't/c', new Uint8Array(20), 1, false, 3), 0); // 74 + 32 > 100: wraps to [0, 32)
   assert.is(ob.tail, 32);
   // The next entry to write is the one at 0. Actual: send stays at 74, the WRAP marker.
   assert.is(ob.send, 0, `send cursor ${ob.send} (buf[${ob.send}] = ${ob.buf[ob.send]}, S_WRAP = 4)`);
 });
 
+test('outbox: at the wrap, a message fits at 0 up to one byte short of the head; one byte more is ERR_OUTBOX_FULL, ring unchanged', () => {
+  const mk = () => {
+    const ob = new Outbox(100);
+    assert.is(push(ob, 't/x', new Uint8Array(30), 1, false, 1), 0); // [0, 42)
+    assert.is(push(ob, 't/b', new Uint8Array(20), 1, false, 2), 0); // [42, 74)
+    release(ob, 0); // head 42; 26 bytes left before the end, 41 before the head
+    return ob;
+  };
+  // 3 + 2 + (2 + 3 + 2 + 29) = 41 bytes: [0, 41), tail one byte short of the head.
+  let ob = mk();
+  assert.is(push(ob, 't/c', new Uint8Array(29), 1, false, 3), 0);
+  assert.is(ob.tail, 41);
+  assert.is(ob.buf[74], S_WRAP);
+  assert.equal(walk(ob), [42, 0]);
+  assert.is(entryPacket(ob, 0).messageId, 3);
+  assert.is(ob.used(), 58 + 41);
+  // One byte more: no room now, but it would fit an empty ring.
+  ob = mk();
+  const before = Uint8Array.from(ob.buf);
+  assert.is(push(ob, 't/c', new Uint8Array(30), 1, false, 3), ERR_OUTBOX_FULL);
+  assert.equal(ob.buf, before, 'no WRAP marker, nothing written');
+  assert.is(ob.tail, 74);
+  assert.is(ob.send, 42);
+  assert.is(ob.count, 1);
+  // Larger than the whole ring: ERR_TOO_LONG from the same failed attempt's measure.
+  assert.is(push(ob, 't/c', new Uint8Array(88), 1, false, 3), ERR_OUTBOX_FULL); // 3 + 2 + 95: exactly 100
+  assert.is(push(ob, 't/c', new Uint8Array(89), 1, false, 3), ERR_TOO_LONG); // 101
+  assert.equal(ob.buf, before);
+});
+
 test('outbox: ids are given at push; an id the oldest entry still holds is ERR_OUTBOX_FULL, state unchanged', () => {
   const ob = new Outbox(256);
-  assert.is(ob.push('t/a', new Uint8Array(4), 1, false, 7), 0);
-  assert.is(ob.push('t/b', new Uint8Array(4), 2, false, 8), 0);
-  assert.equal(walk(ob).map((p) => ob.id(p)), [7, 8]);
+  assert.is(push(ob, 't/a', new Uint8Array(4), 1, false, 7), 0);
+  assert.is(push(ob, 't/b', new Uint8Array(4), 2, false, 8), 0);
+  assert.equal(walk(ob).map((p) => entryId(ob.buf, p)), [7, 8]);
   assert.equal(walk(ob).map((p) => entryPacket(ob, p).messageId), [7, 8]);
   const tail = ob.tail;
   // The id counter came round to the oldest entry's id: refused until that entry is gone.
-  assert.is(ob.push('t/c', new Uint8Array(4), 1, false, 7), ERR_OUTBOX_FULL);
+  assert.is(push(ob, 't/c', new Uint8Array(4), 1, false, 7), ERR_OUTBOX_FULL);
   assert.is(ob.count, 2);
   assert.is(ob.tail, tail);
-  ob.release(walk(ob)[0]);
-  assert.is(ob.push('t/c', new Uint8Array(4), 1, false, 7), 0);
-  assert.equal(walk(ob).map((p) => ob.id(p)), [8, 7]);
+  release(ob, walk(ob)[0]);
+  assert.is(push(ob, 't/c', new Uint8Array(4), 1, false, 7), 0);
+  assert.equal(walk(ob).map((p) => entryId(ob.buf, p)), [8, 7]);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -568,7 +604,7 @@ test('client: acks out of order: holes are reclaimed only when the head reaches 
     h.w.send({ cmd: 'puback', messageId: ids[i] });
     assert.is(ob.head, 0, `after ack of #${i}`);
     assert.is(ob.used(), 6 * E);
-    assert.is(ob.count, 6);
+    assert.is(ob.count, 6 - [2, 4, 1].indexOf(i) - 1); // holes are not counted
     assert.is(ob.inflight, 6 - [2, 4, 1].indexOf(i) - 1);
     checkRing(ob);
   }
@@ -580,7 +616,7 @@ test('client: acks out of order: holes are reclaimed only when the head reaches 
   h.w.send({ cmd: 'puback', messageId: ids[0] });
   assert.is(ob.head, 3 * E);
   assert.is(ob.used(), 3 * E);
-  assert.is(ob.count, 3);
+  assert.is(ob.count, 2); // #3 and #5; #4 is a hole
   assert.is(h.c.queued, 2);
   // Ack #3: over the #4 hole to #5.
   h.w.send({ cmd: 'puback', messageId: ids[3] });

@@ -12,10 +12,19 @@ import { utf8Length, utf8Walk, TOPIC_NAME, TOPIC_FILTER } from './utf8.js';
 /** A string is sent as UTF-8; a Uint8Array as raw bytes. */
 export type Bytes = string | Uint8Array;
 
-/** Bytes of a variable length integer holding `n` (n <= MAX_REMAINING_LENGTH). */
+/** Bytes of a variable length integer holding `n` (0 <= n <= MAX_REMAINING_LENGTH). */
 export function varintSize(n: number): number {
-  return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4;
+  let k = 1;
+  while (n >>>= 7) k++; // >>>: ends for any input
+  return k;
 }
+
+/**
+ * Whole size of the packet writeHeader last checked, set also when it did not fit: after
+ * ERR_NO_SPACE from an encoder it is the size that packet needs (the outbox uses it instead of
+ * measuring the message again).
+ */
+export let packetSize = 0;
 
 /**
  * Writes the fixed header if the whole packet (`rem` bytes after the header) fits before `end`.
@@ -23,7 +32,7 @@ export function varintSize(n: number): number {
  */
 export function writeHeader(b: Uint8Array, off: number, end: number, first: number, rem: number): number {
   if (rem > MAX_REMAINING_LENGTH) return ERR_TOO_LONG;
-  if (off + 1 + varintSize(rem) + rem > end) return ERR_NO_SPACE;
+  if (off + (packetSize = 1 + varintSize(rem) + rem) > end) return ERR_NO_SPACE;
   b[off++] = first;
   // A Uint8Array keeps the low 8 bits: rem | 128 is the next 7 bits with the "more" bit.
   do b[off++] = rem > 127 ? rem | 128 : rem; while (rem >>= 7);
@@ -49,9 +58,9 @@ function validId(id: number): boolean {
   return id > 0 && (id & 65535) == id;
 }
 
-/** Strict: a JavaScript app's "1" or 1.5 is not a QoS. */
+/** Strict (===): a JavaScript app's "1", 1.5 or NaN is not a QoS. */
 function validQos(q: number): boolean {
-  return q === 0 || q === 1 || q === 2;
+  return q < 3 && (q & 3) === q;
 }
 
 /**
@@ -67,7 +76,7 @@ export function encodePublish(
   let p = bytesLength(payload);
   if (p < 0) return p;
   if (qos) p += 2; // the packet id
-  const lim = end === undefined ? b.length : end;
+  const lim = end ?? b.length;
   const first = (PUBLISH << 4) | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0);
   // One pass for the common plain-ASCII topic: guess one byte per character and check the
   // guess while writing (on an interpreter, as on XS and Espruino, a second walk over the topic
@@ -93,33 +102,25 @@ export function encodePublish(
   return writeRaw(b, i, payload, lim) - off;
 }
 
-/** Whole size of a PUBLISH (fixed header included), or a negative error code. */
-export function publishLength(topic: string, payload: Bytes, qos: number): number {
-  const t = utf8Length(topic, TOPIC_NAME);
-  if (t < 0) return t;
-  const p = bytesLength(payload);
-  if (p < 0) return p;
-  const rem = 2 + t + (qos ? 2 : 0) + p;
-  return 1 + varintSize(rem) + rem;
-}
-
 /**
  * The 4-byte packets that carry only a packet id: PUBACK, PUBREC, PUBREL, PUBCOMP, UNSUBACK.
  * PUBREL gets its required flags (0b0010).
  */
 export function encodeAck(b: Uint8Array, off: number, type: number, id: number): number {
+  // Fixed size: written directly, without writeHeader's general checks.
   if (!validId(id)) return ERR_PACKET_ID;
-  const i = writeHeader(b, off, b.length, (type << 4) | (type == PUBREL ? 2 : 0), 2);
-  if (i < 0) return i;
-  b[i] = id >> 8;
-  b[i + 1] = id;
+  if (off + 4 > b.length) return ERR_NO_SPACE;
+  b[off] = (type << 4) | (type == PUBREL ? 2 : 0);
+  b[off + 1] = 2;
+  b[off + 2] = id >> 8;
+  b[off + 3] = id;
   return 4;
 }
 
 /** The 2-byte packets: PINGREQ, PINGRESP, DISCONNECT. */
 export function encodeEmpty(b: Uint8Array, off: number, type: number): number {
-  const i = writeHeader(b, off, b.length, type << 4, 0);
-  return i < 0 ? i : 2;
+  // With nothing after the header, not fitting is the only error.
+  return writeHeader(b, off, b.length, type << 4, 0) < 0 ? ERR_NO_SPACE : 2;
 }
 
 /** Will message carried by CONNECT. */
@@ -149,7 +150,7 @@ export interface ConnectFields {
  */
 function encodeFields(
   b: Uint8Array, off: number, first: number, head: number[], fields: (Bytes | null | undefined)[],
-  kinds: number, qos?: number[],
+  kinds: number, qos?: number[] | null,
 ): number {
   let x: Uint8Array | null = null;
   let i = 0;
@@ -196,20 +197,21 @@ export function encodeConnect(b: Uint8Array, off: number, c: ConnectFields): num
     [c.clientId, w && w.topic, w && w.payload, u, pw], TOPIC_NAME << 2);
 }
 
-function encodeFilters(b: Uint8Array, off: number, first: number, id: number, filters: string[], qos?: number[]): number {
+/**
+ * SUBSCRIBE with one entry per filter, `qos[i]` the maximum QoS requested for `filters[i]`; without
+ * `qos`, UNSUBSCRIBE. One function behind both names (it is the same packet shape); the client
+ * calls it directly.
+ */
+export function encodeFilters(b: Uint8Array, off: number, id: number, filters: string[], qos?: number[] | null): number {
   // 0xaaaaaaaa: every 2-bit kind is TOPIC_FILTER (a shift count is taken mod 32).
   return !validId(id) ? ERR_PACKET_ID : !filters.length ? ERR_EMPTY
-    : encodeFields(b, off, first, [id >> 8, id], filters, TOPIC_FILTER * 0x55555555, qos);
+    : encodeFields(b, off, (qos ? SUBSCRIBE : UNSUBSCRIBE) << 4 | 2, [id >> 8, id], filters, TOPIC_FILTER * 0x55555555, qos);
 }
 
 /**
  * SUBSCRIBE with one entry per filter; `qos[i]` is the maximum QoS requested for `filters[i]`.
  */
-export function encodeSubscribe(b: Uint8Array, off: number, id: number, filters: string[], qos: number[]): number {
-  return encodeFilters(b, off, (SUBSCRIBE << 4) | 2, id, filters, qos);
-}
+export const encodeSubscribe: (b: Uint8Array, off: number, id: number, filters: string[], qos: number[]) => number = encodeFilters;
 
 /** UNSUBSCRIBE with one entry per filter. */
-export function encodeUnsubscribe(b: Uint8Array, off: number, id: number, filters: string[]): number {
-  return encodeFilters(b, off, (UNSUBSCRIBE << 4) | 2, id, filters);
-}
+export const encodeUnsubscribe: (b: Uint8Array, off: number, id: number, filters: string[]) => number = encodeFilters;
