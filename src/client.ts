@@ -5,7 +5,7 @@ import {
   CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, PINGRESP, PINGREQ, DISCONNECT,
 } from './codec/constants.js';
 import { ERR_ARG, ERR_QOS, ERR_TOO_LARGE, ERR_NO_SPACE } from './codec/errors.js';
-import { encodeConnect, encodeAck, encodeEmpty, encodeFilters, varintSize, type Bytes, type Will } from './codec/encode.js';
+import { encodeConnect, encodeAck, encodeEmpty, encodeFilters, varintSize, validQos, type Bytes, type Will } from './codec/encode.js';
 import { Decoder } from './codec/decoder.js';
 import type { PacketView } from './codec/packet-view.js';
 import { utf8Length, TOPIC_FILTER } from './codec/utf8.js';
@@ -687,7 +687,7 @@ function check(fs: string[], qs?: number[]): number {
   let rem = fs.length ? 2 : ERR_ARG;
   fs.forEach((f, k) => {
     const e = typeof f != 'string' || (qs && fs.indexOf(f) < k) ? ERR_ARG : utf8Length(f, TOPIC_FILTER);
-    if (rem > 0) rem = e < 0 ? e : qs && !(qs[k] === 0 || qs[k] === 1 || qs[k] === 2) ? ERR_QOS : rem + 3 + e;
+    if (rem > 0) rem = e < 0 ? e : qs && !validQos(qs[k]) ? ERR_QOS : rem + 3 + e;
   });
   return rem;
 }

@@ -59,7 +59,7 @@ function validId(id: number): boolean {
 }
 
 /** Strict (===): a JavaScript app's "1", 1.5 or NaN is not a QoS. */
-function validQos(q: number): boolean {
+export function validQos(q: number): boolean {
   return q < 3 && (q & 3) === q;
 }
 
