@@ -6,9 +6,9 @@
 import {
   NEED_MORE, ERR_HEADER_FLAGS, ERR_QOS, ERR_REMAINING_LENGTH, ERR_LENGTH, ERR_PACKET_ID,
   ERR_PACKET_TYPE, ERR_UNEXPECTED_TYPE, ERR_CONNACK_FLAGS, ERR_CONNACK_CODE, ERR_SUBACK_CODE,
-  ERR_TOO_LARGE, ERR_UTF8, ERR_TOPIC, ERR_EMPTY,
+  ERR_TOO_LARGE, ERR_EMPTY,
 } from './errors.js';
-import { utf8Valid, topicNameValid } from './utf8.js';
+import { utf8Scan, TOPIC_NAME } from './utf8.js';
 import type { PacketView } from './packet-view.js';
 import type { RxSink } from '../transport.js';
 
@@ -164,10 +164,7 @@ export class Decoder implements PacketView {
     d.r = end;
     if (type == 3) {
       e = pay > end ? ERR_LENGTH
-        : !utf8Valid(b, o, at) ? ERR_UTF8
-        : !topicNameValid(b, o, at) ? ERR_TOPIC
-        : qos && !(d.id = (b[at] << 8) | b[at + 1]) ? ERR_PACKET_ID
-        : type;
+        : utf8Scan(b, o, at, TOPIC_NAME) || (qos && !(d.id = (b[at] << 8) | b[at + 1]) ? ERR_PACKET_ID : type);
       d.payloadOff = pay;
       d.payloadLen = end - pay;
     } else if ((0x2af4 >> type) & 1) {

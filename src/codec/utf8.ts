@@ -69,29 +69,53 @@ export function utf8Write(b: Uint8Array, off: number, s: string): number {
   return utf8Walk(s, 0, s.length, b, off, b.length);
 }
 
+/** utf8Scan's `kind` for decoding (PLAIN and TOPIC_NAME check). */
+export const DECODE = -1;
+
+/**
+ * The one walk over received bytes b[off, end) as UTF-8 that checking and decoding share (one
+ * copy of the rules keeps bundles small). With `kind` PLAIN or TOPIC_NAME it checks: ill-formed,
+ * overlong, surrogate, past U+10FFFF or U+0000 is ERR_UTF8 [MQTT-1.5.3-1..2] (before any topic
+ * fault), and a topic name that is empty or has a wildcard is ERR_TOPIC; else 0. Nothing is
+ * allocated. With DECODE it returns the text (allocates), an ill-formed sequence as U+FFFD.
+ */
+export function utf8Scan(b: Uint8Array, off: number, end: number, kind: typeof DECODE): string;
+export function utf8Scan(b: Uint8Array, off: number, end: number, kind: number): number;
+export function utf8Scan(b: Uint8Array, off: number, end: number, kind: number): number | string {
+  let s = '';
+  let e = kind > 0 && off >= end ? ERR_TOPIC : 0;
+  while (off < end) {
+    let c = b[off++];
+    // Values below 1 << m are overlong (m 0: U+0000).
+    let m = 0;
+    if (c > 0x7f) {
+      // Lead 110xxxxx, 1110xxxx or 11110xxx: n continuation bytes, 127 >> n keeps the lead's payload
+      // bits (and a 0xf5..0xff lead above U+10FFFF). Below 0xc2 (a stray continuation byte or an
+      // overlong 2-byte form), or a missing continuation byte, makes c negative for good.
+      let n = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+      m = 5 * n + 1;
+      for (c = c < 0xc2 ? -1 : c & 127 >> n; n--;) {
+        c = off < end && (b[off] & 0xc0) == 0x80 ? c << 6 | b[off++] & 63 : -1;
+      }
+    }
+    if (kind < 0) {
+      if (c > 0xffff) {
+        s += String.fromCharCode(0xd7c0 + (c >> 10));
+        c = 0xdc00 | c & 0x3ff;
+      }
+      s += String.fromCharCode(c < 0 ? 0xfffd : c);
+    } else if (c >> m < 1 || c >> 11 == 0x1b || c > 0x10ffff) return ERR_UTF8;
+    else if (kind && (c | 8) == 0x2b) e = ERR_TOPIC; // '+' or '#' ((c | 8) == 0x2b)
+  }
+  return kind < 0 ? s : e;
+}
+
 /**
  * True when b[off, end) is well-formed UTF-8 with no U+0000, no surrogate code points
  * and no overlong forms [MQTT-1.5.3-1..2].
  */
 export function utf8Valid(b: Uint8Array, off: number, end: number): boolean {
-  while (off < end) {
-    let c = b[off++];
-    if (c > 0x7f) {
-      let n = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
-      const m = 5 * n + 1;
-      // Below 0xc2: a stray continuation byte or an overlong 2-byte form.
-      if (c < 0xc2 || off + n > end) return false;
-      // The lead's payload bits (127 >> n keeps a 0xf5..0xff lead above U+10FFFF), then 6 per byte.
-      for (c &= 127 >> n; n--;) {
-        const d = b[off++];
-        if ((d & 0xc0) != 0x80) return false;
-        c = c << 6 | d & 63;
-      }
-      // Overlong 3- and 4-byte forms, surrogates, past U+10FFFF.
-      if (c >> m == 0 || c >> 11 == 0x1b || c > 0x10ffff) return false;
-    } else if (!c) return false;
-  }
-  return true;
+  return !utf8Scan(b, off, end, PLAIN);
 }
 
 /** Topic check on received bytes: a topic name is non-empty and has no wildcards ((x | 8) == '+'). */
@@ -108,19 +132,10 @@ export function utf8Equals(b: Uint8Array, off: number, len: number, s: string): 
   return utf8Walk(s, 0, s.length, b, off, off + len, 0, true) == off + len;
 }
 
-/** Decodes valid UTF-8 bytes to a string. Allocates: a convenience, not for hot paths. */
+/**
+ * Decodes UTF-8 bytes to a string (an ill-formed sequence as U+FFFD). Allocates: a convenience,
+ * not for hot paths.
+ */
 export function utf8Decode(b: Uint8Array, off: number, len: number): string {
-  let s = '';
-  for (len += off; off < len;) {
-    let c = b[off++];
-    // Lead 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx: 127 >> n keeps its payload bits.
-    let n = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
-    for (c &= 127 >> n; n--;) c = c << 6 | b[off++] & 63;
-    if (c > 0xffff) {
-      s += String.fromCharCode(0xd7c0 + (c >> 10));
-      c = 0xdc00 | c & 0x3ff;
-    }
-    s += String.fromCharCode(c);
-  }
-  return s;
+  return utf8Scan(b, off, off + len, DECODE);
 }
