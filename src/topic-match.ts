@@ -10,13 +10,13 @@ import { utf8Walk } from './codec/utf8.js';
 export function topicMatch(f: string, b: Uint8Array, off: number, len: number): boolean {
   const end = off + len;
   const n = f.length;
-  // '+' or '#' is (c | 8) == 0x2b.
-  if (b[off] == 0x24 && (f.charCodeAt(0) | 8) == 0x2b) return false;
   // One level at a time: filter level f[i, j), topic level b[t, e). Past the topic's end, t is
   // end + 1 and every level fails except an empty one and a '#' right after the last level
   // ("a/#" matches "a").
   for (let i = 0, t = off, j: number, e: number; ; i = j + 1, t = e + 1) {
     const c = f.charCodeAt(i);
+    // '+' or '#' ((c | 8) == 0x2b) as the first level never matches a '$' topic.
+    if (!i && (c | 8) == 0x2b && b[off] == 0x24) return false;
     if (c == 0x23) return t <= end + 1;
     j = f.indexOf('/', i);
     if (j < 0) j = n;
