@@ -6,7 +6,7 @@
 import {
   NEED_MORE, ERR_HEADER_FLAGS, ERR_QOS, ERR_REMAINING_LENGTH, ERR_LENGTH, ERR_PACKET_ID,
   ERR_PACKET_TYPE, ERR_UNEXPECTED_TYPE, ERR_CONNACK_FLAGS, ERR_CONNACK_CODE, ERR_SUBACK_CODE,
-  ERR_TOO_LARGE, ERR_EMPTY,
+  ERR_TOO_LARGE, ERR_TOPIC, ERR_EMPTY,
 } from './errors.js';
 import { utf8Scan, TOPIC_NAME } from './utf8.js';
 import type { PacketView } from './packet-view.js';
@@ -103,11 +103,10 @@ export class Decoder implements PacketView {
     let r = d.r;
     let n = d.skip;
     if (d.err) return d.err;
-    if (n) {
-      if (n > w - r) n = w - r;
-      d.r = r += n;
-      if ((d.skip -= n)) return NEED_MORE;
-    }
+    // Skip (the rest of) an oversized packet, as far as it is buffered; no test for 0 needed.
+    if (n > w - r) n = w - r;
+    d.r = r += n;
+    if ((d.skip -= n)) return NEED_MORE;
     if (d.idRest) {
       // The packet id of an oversized PUBLISH, read as it streams past; the rest is skipped.
       if (w - r < 2) return NEED_MORE;
@@ -164,7 +163,7 @@ export class Decoder implements PacketView {
     d.r = end;
     if (type == 3) {
       e = pay > end ? ERR_LENGTH
-        : utf8Scan(b, o, at, TOPIC_NAME) || (qos && !(d.id = (b[at] << 8) | b[at + 1]) ? ERR_PACKET_ID : type);
+        : utf8Scan(b, o, at, TOPIC_NAME) || (at > o ? (qos && !(d.id = (b[at] << 8) | b[at + 1]) ? ERR_PACKET_ID : type) : ERR_TOPIC);
       d.payloadOff = pay;
       d.payloadLen = end - pay;
     } else if ((0x2af4 >> type) & 1) {

@@ -74,28 +74,29 @@ export const DECODE = -1;
 
 /**
  * The one walk over received bytes b[off, end) as UTF-8 that checking and decoding share (one
- * copy of the rules keeps bundles small). With `kind` PLAIN or TOPIC_NAME it checks: ill-formed,
- * overlong, surrogate, past U+10FFFF or U+0000 is ERR_UTF8 [MQTT-1.5.3-1..2] (before any topic
- * fault), and a topic name that is empty or has a wildcard is ERR_TOPIC; else 0. Nothing is
- * allocated. With DECODE it returns the text (allocates), an ill-formed sequence as U+FFFD.
+ * copy of the rules keeps bundles small). With `kind` PLAIN or TOPIC_NAME it checks and returns
+ * ERR_UTF8 for anything ill-formed, overlong, a surrogate, past U+10FFFF or U+0000
+ * [MQTT-1.5.3-1..2], else for a TOPIC_NAME with a wildcard ERR_TOPIC (the caller checks that a
+ * topic is not empty), else 0; nothing is allocated. With DECODE it returns the text (allocates),
+ * U+0000 included, with U+FFFD for a byte that cannot start a sequence or a missing continuation.
  */
 export function utf8Scan(b: Uint8Array, off: number, end: number, kind: typeof DECODE): string;
 export function utf8Scan(b: Uint8Array, off: number, end: number, kind: number): number;
 export function utf8Scan(b: Uint8Array, off: number, end: number, kind: number): number | string {
-  let s = '';
-  let e = kind > 0 && off >= end ? ERR_TOPIC : 0;
+  let s: number | string = kind < 0 ? '' : 0;
   while (off < end) {
     let c = b[off++];
     // Values below 1 << m are overlong (m 0: U+0000).
     let m = 0;
     if (c > 0x7f) {
-      // Lead 110xxxxx, 1110xxxx or 11110xxx: n continuation bytes, 127 >> n keeps the lead's payload
-      // bits (and a 0xf5..0xff lead above U+10FFFF). Below 0xc2 (a stray continuation byte or an
-      // overlong 2-byte form), or a missing continuation byte, makes c negative for good.
-      let n = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+      // Lead 110xxxxx, 1110xxxx or 11110xxx: n continuation bytes; 127 >> n keeps the lead's payload
+      // bits (and a 0xf5..0xff lead above U+10FFFF). A lead below 0xc2 (a stray continuation byte
+      // or an overlong 2-byte form) or a missing continuation byte (left for the next round) makes
+      // c -3: invalid, and U+FFFD when decoded (String.fromCharCode takes it modulo 2^16).
+      let n = c < 0xc2 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
       m = 5 * n + 1;
-      for (c = c < 0xc2 ? -1 : c & 127 >> n; n--;) {
-        c = off < end && (b[off] & 0xc0) == 0x80 ? c << 6 | b[off++] & 63 : -1;
+      for (c = n ? c & 127 >> n : -3; n--;) {
+        c = off < end && (b[off] & 0xc0) == 0x80 ? c << 6 | b[off++] & 63 : -3;
       }
     }
     if (kind < 0) {
@@ -103,11 +104,11 @@ export function utf8Scan(b: Uint8Array, off: number, end: number, kind: number):
         s += String.fromCharCode(0xd7c0 + (c >> 10));
         c = 0xdc00 | c & 0x3ff;
       }
-      s += String.fromCharCode(c < 0 ? 0xfffd : c);
+      s += String.fromCharCode(c);
     } else if (c >> m < 1 || c >> 11 == 0x1b || c > 0x10ffff) return ERR_UTF8;
-    else if (kind && (c | 8) == 0x2b) e = ERR_TOPIC; // '+' or '#' ((c | 8) == 0x2b)
+    else if (kind && (c | 8) == 0x2b) s = ERR_TOPIC; // '+' or '#' ((c | 8) == 0x2b)
   }
-  return kind < 0 ? s : e;
+  return s;
 }
 
 /**
