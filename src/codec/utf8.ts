@@ -99,13 +99,9 @@ export function utf8Scan(b: Uint8Array, off: number, end: number, kind: number):
         c = off < end && (b[off] & 0xc0) == 0x80 ? c << 6 | b[off++] & 63 : -3;
       }
     }
-    if (kind < 0) {
-      if (c > 0xffff) {
-        s += String.fromCharCode(0xd7c0 + (c >> 10));
-        c = 0xdc00 | c & 0x3ff;
-      }
-      s += String.fromCharCode(c);
-    } else if (c >> m < 1 || c >> 11 == 0x1b || c > 0x10ffff) return ERR_UTF8;
+    // Above U+FFFF: a surrogate pair.
+    if (kind < 0) s += c > 0xffff ? String.fromCharCode(0xd7c0 + (c >> 10), 0xdc00 | c & 0x3ff) : String.fromCharCode(c);
+    else if (c >> m < 1 || c >> 11 == 0x1b || c > 0x10ffff) return ERR_UTF8;
     else if (kind && (c | 8) == 0x2b) s = ERR_TOPIC; // '+' or '#' ((c | 8) == 0x2b)
   }
   return s;
