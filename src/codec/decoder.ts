@@ -8,7 +8,7 @@ import {
   ERR_PACKET_TYPE, ERR_UNEXPECTED_TYPE, ERR_CONNACK_FLAGS, ERR_CONNACK_CODE, ERR_SUBACK_CODE,
   ERR_TOO_LARGE, ERR_TOPIC, ERR_EMPTY,
 } from './errors.js';
-import { utf8Scan, TOPIC_NAME } from './utf8.js';
+import { utf8Scan, CHECK_TOPIC } from './utf8.js';
 import type { PacketView } from './packet-view.js';
 import type { RxSink } from '../transport.js';
 
@@ -163,7 +163,7 @@ export class Decoder implements PacketView {
     d.r = end;
     if (type == 3) {
       e = pay > end ? ERR_LENGTH
-        : utf8Scan(b, o, at, TOPIC_NAME) || (at > o ? (qos && !(d.id = (b[at] << 8) | b[at + 1]) ? ERR_PACKET_ID : type) : ERR_TOPIC);
+        : utf8Scan(b, o, n, CHECK_TOPIC) || (at > o ? (qos && !(d.id = (b[at] << 8) | b[at + 1]) ? ERR_PACKET_ID : type) : ERR_TOPIC);
       d.payloadOff = pay;
       d.payloadLen = end - pay;
     } else if ((0x2af4 >> type) & 1) {

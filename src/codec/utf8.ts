@@ -69,22 +69,24 @@ export function utf8Write(b: Uint8Array, off: number, s: string): number {
   return utf8Walk(s, 0, s.length, b, off, b.length);
 }
 
-/** utf8Scan's `kind` for decoding (PLAIN and TOPIC_NAME check). */
-export const DECODE = -1;
+/** utf8Scan's `check`: the UTF-8 rules. */
+export const CHECK = 1;
+/** utf8Scan's `check`: the UTF-8 rules, then no wildcards (a received topic name). */
+export const CHECK_TOPIC = 2;
 
 /**
- * The one walk over received bytes b[off, end) as UTF-8 that checking and decoding share (one
- * copy of the rules keeps bundles small). With `kind` PLAIN or TOPIC_NAME it checks and returns
- * ERR_UTF8 for anything ill-formed, overlong, a surrogate, past U+10FFFF or U+0000
- * [MQTT-1.5.3-1..2], else for a TOPIC_NAME with a wildcard ERR_TOPIC (the caller checks that a
- * topic is not empty), else 0; nothing is allocated. With DECODE it returns the text (allocates),
- * U+0000 included, with U+FFFD for a byte that cannot start a sequence or a missing continuation.
+ * The one walk over received bytes b[off, off+len) as UTF-8 that checking and decoding share (one
+ * copy of the rules keeps bundles small). With `check` CHECK or CHECK_TOPIC it returns ERR_UTF8
+ * for anything ill-formed, overlong, a surrogate, past U+10FFFF or U+0000 [MQTT-1.5.3-1..2], else
+ * for CHECK_TOPIC with a '+' or '#' ERR_TOPIC (the caller checks that a topic is not empty), else
+ * 0; nothing is allocated. Without `check` it is utf8Decode: the text (allocates), U+0000
+ * included, with U+FFFD for a byte that cannot start a sequence or a missing continuation byte.
  */
-export function utf8Scan(b: Uint8Array, off: number, end: number, kind: typeof DECODE): string;
-export function utf8Scan(b: Uint8Array, off: number, end: number, kind: number): number;
-export function utf8Scan(b: Uint8Array, off: number, end: number, kind: number): number | string {
-  let s: number | string = kind < 0 ? '' : 0;
-  while (off < end) {
+export function utf8Scan(b: Uint8Array, off: number, len: number): string;
+export function utf8Scan(b: Uint8Array, off: number, len: number, check: number): number;
+export function utf8Scan(b: Uint8Array, off: number, len: number, check?: number): number | string {
+  let s: number | string = check ? 0 : '';
+  for (len += off; off < len;) {
     let c = b[off++];
     // Values below 1 << m are overlong (m 0: U+0000).
     let m = 0;
@@ -96,13 +98,13 @@ export function utf8Scan(b: Uint8Array, off: number, end: number, kind: number):
       let n = c < 0xc2 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
       m = 5 * n + 1;
       for (c = n ? c & 127 >> n : -3; n--;) {
-        c = off < end && (b[off] & 0xc0) == 0x80 ? c << 6 | b[off++] & 63 : -3;
+        c = off < len && (b[off] & 0xc0) == 0x80 ? c << 6 | b[off++] & 63 : -3;
       }
     }
     // Above U+FFFF: a surrogate pair.
-    if (kind < 0) s += c > 0xffff ? String.fromCharCode(0xd7c0 + (c >> 10), 0xdc00 | c & 0x3ff) : String.fromCharCode(c);
+    if (!check) s += c > 0xffff ? String.fromCharCode(0xd7c0 + (c >> 10), 0xdc00 | c & 0x3ff) : String.fromCharCode(c);
     else if (c >> m < 1 || c >> 11 == 0x1b || c > 0x10ffff) return ERR_UTF8;
-    else if (kind && (c | 8) == 0x2b) s = ERR_TOPIC; // '+' or '#' ((c | 8) == 0x2b)
+    else if (check > 1 && (c | 8) == 0x2b) s = ERR_TOPIC; // '+' or '#' ((c | 8) == 0x2b)
   }
   return s;
 }
@@ -112,7 +114,7 @@ export function utf8Scan(b: Uint8Array, off: number, end: number, kind: number):
  * and no overlong forms [MQTT-1.5.3-1..2].
  */
 export function utf8Valid(b: Uint8Array, off: number, end: number): boolean {
-  return !utf8Scan(b, off, end, PLAIN);
+  return !utf8Scan(b, off, end - off, CHECK);
 }
 
 /** Topic check on received bytes: a topic name is non-empty and has no wildcards ((x | 8) == '+'). */
@@ -130,9 +132,8 @@ export function utf8Equals(b: Uint8Array, off: number, len: number, s: string): 
 }
 
 /**
- * Decodes UTF-8 bytes to a string (an ill-formed sequence as U+FFFD). Allocates: a convenience,
- * not for hot paths.
+ * utf8Decode(b, off, len): decodes UTF-8 bytes to a string, U+0000 included; a byte that cannot
+ * start a sequence, or a missing continuation byte, is U+FFFD. Allocates: a convenience, not for
+ * hot paths. It is utf8Scan without `check` (no wrapper in the bundles).
  */
-export function utf8Decode(b: Uint8Array, off: number, len: number): string {
-  return utf8Scan(b, off, off + len, DECODE);
-}
+export { utf8Scan as utf8Decode };
