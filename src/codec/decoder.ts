@@ -163,7 +163,7 @@ export class Decoder implements PacketView {
     d.r = end;
     if (type == 3) {
       e = pay > end ? ERR_LENGTH
-        : utf8Scan(b, o, n, CHECK_TOPIC) || (at > o ? (qos && !(d.id = (b[at] << 8) | b[at + 1]) ? ERR_PACKET_ID : type) : ERR_TOPIC);
+        : utf8Scan(b, o, n, CHECK_TOPIC) || (n ? (qos && !(d.id = (b[at] << 8) | b[at + 1]) ? ERR_PACKET_ID : type) : ERR_TOPIC);
       d.payloadOff = pay;
       d.payloadLen = end - pay;
     } else if ((0x2af4 >> type) & 1) {
