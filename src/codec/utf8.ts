@@ -98,7 +98,7 @@ export function utf8Scan(b: Uint8Array, off: number, len: number, check?: number
       let n = c < 0xc2 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
       m = 5 * n + 1;
       for (c = n ? c & 127 >> n : -3; n--;) {
-        c = off < len && (b[off] & 0xc0) == 0x80 ? c << 6 | b[off++] & 63 : -3;
+        c = off < len && b[off] >> 6 == 2 ? c << 6 | b[off++] & 63 : -3;
       }
     }
     // Above U+FFFF: a surrogate pair.
