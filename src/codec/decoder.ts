@@ -53,13 +53,16 @@ export class Decoder implements PacketView {
   declare returnCode: number;
   declare listOff: number;
   declare count: number;
-  // Members named _x are internal: the minifier shortens them (rollup.config.js).
-  private readonly _server: BodyDecoder | undefined;
+  /**
+   * Body decoder for broker-bound types, set only by code that plays the broker
+   * (codec/server.ts brokerDecoder). A device's decoder never has the property: no code in
+   * its constructor, no slot. Named _x: internal, the minifier shortens it (rollup.config.js).
+   */
+  declare _server?: BodyDecoder;
 
-  constructor(capacity: number, server?: BodyDecoder) {
+  constructor(capacity: number) {
     this.buf = new Uint8Array(capacity < MIN_CAPACITY ? MIN_CAPACITY : capacity);
     this.pkt = this;
-    this._server = server;
     this.reset();
   }
 
