@@ -62,6 +62,13 @@ const cases: [string, number[], number, boolean?][] = [
   ['PUBLISH topic truncated sequence', [0x30, 3, 0, 1, 0xe2], C.ERR_UTF8],
   ['PUBLISH empty topic [MQTT-4.7.3-1]', [0x30, 2, 0, 0], C.ERR_TOPIC],
   ['PUBLISH topic with wildcard [MQTT-3.3.2-2]', [0x30, 4, 0, 2, 0x61, 0x23], C.ERR_TOPIC],
+  ['PUBLISH topic with a stray continuation byte', [0x30, 3, 0, 1, 0x80], C.ERR_UTF8],
+  ['PUBLISH topic with a 0xf5 lead (past U+10FFFF)', [0x30, 6, 0, 4, 0xf5, 0x80, 0x80, 0x80], C.ERR_UTF8],
+  // The topic's own bytes only: the packet id after it must not complete a cut sequence.
+  ['PUBLISH QoS 1 topic cut before id bytes that look like continuations', [0x32, 5, 0, 1, 0xe2, 0x82, 0x82], C.ERR_UTF8],
+  // A topic with a wildcard and bad UTF-8 is a UTF-8 fault, wherever the wildcard stands.
+  ['PUBLISH topic with a wildcard, then U+0000', [0x30, 5, 0, 3, 0x2b, 0x61, 0x00], C.ERR_UTF8],
+  ['PUBLISH topic with a wildcard, then a cut sequence', [0x30, 4, 0, 2, 0x23, 0xe2], C.ERR_UTF8],
   ['CONNACK reserved flag bits [MQTT-3.2.2-1]', [0x20, 2, 2, 0], C.ERR_CONNACK_FLAGS],
   ['CONNACK return code 6', [0x20, 2, 0, 6], C.ERR_CONNACK_CODE],
   ['SUBACK return code 3 [MQTT-3.9.3-2]', [0x90, 3, 0, 1, 3], C.ERR_SUBACK_CODE],
@@ -298,6 +305,32 @@ test('UTF-8 validation agrees with a fatal TextDecoder (minus U+0000) on random 
     assert.is(C.utf8Valid(b, 0, len), expect, Buffer.from(b.subarray(0, len)).toString('hex'));
   }
   assert.ok(valid > 1000, 'the generator must produce valid sequences too');
+});
+
+test('utf8Decode: any valid UTF-8 (U+0000 too) exactly as TextDecoder; other bytes never throw', () => {
+  const td = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const b = new Uint8Array(10);
+  let valid = 0;
+  for (let n = 0; n < 100000; n++) {
+    const len = Math.floor(rnd() * 8);
+    for (let k = 0; k < len; k++) {
+      const r = rnd();
+      b[k] = r < 0.3 ? Math.floor(rnd() * 128) : r < 0.6 ? 0x80 + Math.floor(rnd() * 64) : 0xc0 + Math.floor(rnd() * 64);
+    }
+    // Bytes past `len` that would complete a cut sequence must not be read.
+    b[len] = 0x80;
+    let ref: string | undefined;
+    try { ref = td.decode(b.subarray(0, len)); } catch { ref = undefined; }
+    const got = C.utf8Decode(b, 0, len);
+    assert.type(got, 'string');
+    if (ref !== undefined) { valid++; assert.is(got, ref, Buffer.from(b.subarray(0, len)).toString('hex')); }
+  }
+  assert.ok(valid > 1000);
+  // A lead byte without its continuation bytes is U+FFFD, and the byte after it is kept.
+  assert.is(C.utf8Decode(Uint8Array.from([0x61, 0xe2, 0x82, 0x62, 0x00, 0xe2]), 0, 6), 'a\ufffdb\u0000\ufffd');
+  assert.is(C.utf8Decode(Uint8Array.from([0x80, 0x63]), 0, 2), '\ufffdc');
 });
 
 test('UTF-8: named invalid forms [MQTT-1.5.3-1..2]', () => {

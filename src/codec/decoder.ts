@@ -6,9 +6,9 @@
 import {
   NEED_MORE, ERR_HEADER_FLAGS, ERR_QOS, ERR_REMAINING_LENGTH, ERR_LENGTH, ERR_PACKET_ID,
   ERR_PACKET_TYPE, ERR_UNEXPECTED_TYPE, ERR_CONNACK_FLAGS, ERR_CONNACK_CODE, ERR_SUBACK_CODE,
-  ERR_TOO_LARGE, ERR_UTF8, ERR_TOPIC, ERR_EMPTY,
+  ERR_TOO_LARGE, ERR_TOPIC, ERR_EMPTY,
 } from './errors.js';
-import { utf8Valid, topicNameValid } from './utf8.js';
+import { utf8Scan, CHECK_TOPIC } from './utf8.js';
 import type { PacketView } from './packet-view.js';
 import type { RxSink } from '../transport.js';
 
@@ -53,13 +53,16 @@ export class Decoder implements PacketView {
   declare returnCode: number;
   declare listOff: number;
   declare count: number;
-  // Members named _x are internal: the minifier shortens them (rollup.config.js).
-  private readonly _server: BodyDecoder | undefined;
+  /**
+   * Body decoder for broker-bound types, set only by code that plays the broker
+   * (codec/server.ts brokerDecoder). A device's decoder never has the property: no code in
+   * its constructor, no slot. Named _x: internal, the minifier shortens it (rollup.config.js).
+   */
+  declare _server?: BodyDecoder;
 
-  constructor(capacity: number, server?: BodyDecoder) {
+  constructor(capacity: number) {
     this.buf = new Uint8Array(capacity < MIN_CAPACITY ? MIN_CAPACITY : capacity);
     this.pkt = this;
-    this._server = server;
     this.reset();
   }
 
@@ -103,11 +106,10 @@ export class Decoder implements PacketView {
     let r = d.r;
     let n = d.skip;
     if (d.err) return d.err;
-    if (n) {
-      if (n > w - r) n = w - r;
-      d.r = r += n;
-      if ((d.skip -= n)) return NEED_MORE;
-    }
+    // Skip (the rest of) an oversized packet, as far as it is buffered; no test for 0 needed.
+    if (n > w - r) n = w - r;
+    d.r = r += n;
+    if ((d.skip -= n)) return NEED_MORE;
     if (d.idRest) {
       // The packet id of an oversized PUBLISH, read as it streams past; the rest is skipped.
       if (w - r < 2) return NEED_MORE;
@@ -164,10 +166,7 @@ export class Decoder implements PacketView {
     d.r = end;
     if (type == 3) {
       e = pay > end ? ERR_LENGTH
-        : !utf8Valid(b, o, at) ? ERR_UTF8
-        : !topicNameValid(b, o, at) ? ERR_TOPIC
-        : qos && !(d.id = (b[at] << 8) | b[at + 1]) ? ERR_PACKET_ID
-        : type;
+        : utf8Scan(b, o, n, CHECK_TOPIC) || (n ? (qos && !(d.id = (b[at] << 8) | b[at + 1]) ? ERR_PACKET_ID : type) : ERR_TOPIC);
       d.payloadOff = pay;
       d.payloadLen = end - pay;
     } else if ((0x2af4 >> type) & 1) {

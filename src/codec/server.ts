@@ -59,7 +59,8 @@ export class ConnectView {
 /** A decoder that also accepts broker-bound packets; CONNECT fields land in `connect`. */
 export function brokerDecoder(capacity: number): { decoder: Decoder; connect: ConnectView } {
   const connect = new ConnectView();
-  const decoder = new Decoder(capacity, (p, b, i, end) => brokerBody(connect, p, b, i, end));
+  const decoder = new Decoder(capacity);
+  decoder._server = (p, b, i, end) => brokerBody(connect, p, b, i, end);
   return { decoder, connect };
 }
 

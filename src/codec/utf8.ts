@@ -69,29 +69,52 @@ export function utf8Write(b: Uint8Array, off: number, s: string): number {
   return utf8Walk(s, 0, s.length, b, off, b.length);
 }
 
+/** utf8Scan's `check`: the UTF-8 rules. */
+export const CHECK = 1;
+/** utf8Scan's `check`: the UTF-8 rules, then no wildcards (a received topic name). */
+export const CHECK_TOPIC = 2;
+
+/**
+ * The one walk over received bytes b[off, off+len) as UTF-8 that checking and decoding share (one
+ * copy of the rules keeps bundles small). With `check` CHECK or CHECK_TOPIC it returns ERR_UTF8
+ * for anything ill-formed, overlong, a surrogate, past U+10FFFF or U+0000 [MQTT-1.5.3-1..2], else
+ * for CHECK_TOPIC with a '+' or '#' ERR_TOPIC (the caller checks that a topic is not empty), else
+ * 0; nothing is allocated. Without `check` it is utf8Decode: the text (allocates), U+0000
+ * included, with U+FFFD for a byte that cannot start a sequence or a missing continuation byte.
+ */
+export function utf8Scan(b: Uint8Array, off: number, len: number): string;
+export function utf8Scan(b: Uint8Array, off: number, len: number, check: number): number;
+export function utf8Scan(b: Uint8Array, off: number, len: number, check?: number): number | string {
+  let s: number | string = check ? 0 : '';
+  for (len += off; off < len;) {
+    let c = b[off++];
+    // Values below 1 << m are overlong (m 0: U+0000).
+    let m = 0;
+    if (c > 0x7f) {
+      // Lead 110xxxxx, 1110xxxx or 11110xxx: n continuation bytes; 127 >> n keeps the lead's payload
+      // bits (and a 0xf5..0xff lead above U+10FFFF). A lead below 0xc2 (a stray continuation byte
+      // or an overlong 2-byte form) or a missing continuation byte (left for the next round) makes
+      // c -3: invalid, and U+FFFD when decoded (String.fromCharCode takes it modulo 2^16).
+      let n = c < 0xc2 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+      m = 5 * n + 1;
+      for (c = n ? c & 127 >> n : -3; n--;) {
+        c = off < len && b[off] >> 6 == 2 ? c << 6 | b[off++] & 63 : -3;
+      }
+    }
+    // Above U+FFFF: a surrogate pair.
+    if (!check) s += c > 0xffff ? String.fromCharCode(0xd7c0 + (c >> 10), 0xdc00 | c & 0x3ff) : String.fromCharCode(c);
+    else if (c >> m < 1 || c >> 11 == 0x1b || c > 0x10ffff) return ERR_UTF8;
+    else if (check > 1 && (c | 8) == 0x2b) s = ERR_TOPIC; // '+' or '#' ((c | 8) == 0x2b)
+  }
+  return s;
+}
+
 /**
  * True when b[off, end) is well-formed UTF-8 with no U+0000, no surrogate code points
  * and no overlong forms [MQTT-1.5.3-1..2].
  */
 export function utf8Valid(b: Uint8Array, off: number, end: number): boolean {
-  while (off < end) {
-    let c = b[off++];
-    if (c > 0x7f) {
-      let n = c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
-      const m = 5 * n + 1;
-      // Below 0xc2: a stray continuation byte or an overlong 2-byte form.
-      if (c < 0xc2 || off + n > end) return false;
-      // The lead's payload bits (127 >> n keeps a 0xf5..0xff lead above U+10FFFF), then 6 per byte.
-      for (c &= 127 >> n; n--;) {
-        const d = b[off++];
-        if ((d & 0xc0) != 0x80) return false;
-        c = c << 6 | d & 63;
-      }
-      // Overlong 3- and 4-byte forms, surrogates, past U+10FFFF.
-      if (c >> m == 0 || c >> 11 == 0x1b || c > 0x10ffff) return false;
-    } else if (!c) return false;
-  }
-  return true;
+  return !utf8Scan(b, off, end - off, CHECK);
 }
 
 /** Topic check on received bytes: a topic name is non-empty and has no wildcards ((x | 8) == '+'). */
@@ -108,19 +131,9 @@ export function utf8Equals(b: Uint8Array, off: number, len: number, s: string): 
   return utf8Walk(s, 0, s.length, b, off, off + len, 0, true) == off + len;
 }
 
-/** Decodes valid UTF-8 bytes to a string. Allocates: a convenience, not for hot paths. */
-export function utf8Decode(b: Uint8Array, off: number, len: number): string {
-  let s = '';
-  for (len += off; off < len;) {
-    let c = b[off++];
-    // Lead 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx: 127 >> n keeps its payload bits.
-    let n = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
-    for (c &= 127 >> n; n--;) c = c << 6 | b[off++] & 63;
-    if (c > 0xffff) {
-      s += String.fromCharCode(0xd7c0 + (c >> 10));
-      c = 0xdc00 | c & 0x3ff;
-    }
-    s += String.fromCharCode(c);
-  }
-  return s;
-}
+/**
+ * utf8Decode(b, off, len): decodes UTF-8 bytes to a string, U+0000 included; a byte that cannot
+ * start a sequence, or a missing continuation byte, is U+FFFD. Allocates: a convenience, not for
+ * hot paths. It is utf8Scan without `check` (no wrapper in the bundles).
+ */
+export { utf8Scan as utf8Decode };
