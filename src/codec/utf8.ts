@@ -27,27 +27,26 @@ export function utf8Walk(
   if (kind && i >= j) return ERR_TOPIC;
   for (; i < j; i++) {
     c = s.charCodeAt(i);
-    if (!c) return ERR_UTF8;
     // '+' or '#' ((c | 8) == 0x2b): never in a name; in a filter a whole level, '#' only the last.
     if (kind && (c | 8) == 0x2b && (kind == TOPIC_NAME || (i && s.charCodeAt(i - 1) != 0x2f)
       || (i + 1 < j && (c < 0x2b || s.charCodeAt(i + 1) != 0x2f)))) return ERR_TOPIC;
-    if (c < 0x80 && off < end && b && !cmp) {
+    if (c && c < 0x80 && off < end && b && !cmp) {
       b[off++] = c; // the common ASCII write, without the general loop (speed on interpreters)
       continue;
     }
-    // A high surrogate and a low one make one code point; anything else is unpaired.
-    if (c >> 11 == 0x1b) {
-      if (c > 0xdbff || (d = s.charCodeAt(++i)) >> 10 != 0x37) return ERR_UTF8;
-      c = (c << 10) + d - 0x35fdc00;
+    // U+0000 is never allowed. A high surrogate and a low one make one code point (never 0, so
+    // the || chain ends there); anything else is unpaired.
+    if (!c || c >> 11 == 0x1b && (c > 0xdbff || (d = s.charCodeAt(++i)) >> 10 != 0x37 || !(c = (c << 10) + d - 0x35fdc00))) {
+      return ERR_UTF8;
     }
     // Above 0xFFFF also when a runtime's charCodeAt gives whole code points (Espruino, XS).
-    const n = c < 0x80 ? 0 : c < 0x800 ? 1 : c < 0x10000 ? 2 : 3; // continuation bytes
-    // Lead byte 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx, then 10xxxxxx each. Every value stays a
-    // small integer: a result above 2^30 would be a heap number, allocated per character.
-    for (let k = n, x = c >> 6 * n | (0xf0e0c000 >> 8 * n & 255); ; x = 128 | c >> 6 * k & 63) {
+    // k continuation bytes: lead byte 0xxxxxxx, 110xxxxx, 1110xxxx or 11110xxx, then 10xxxxxx
+    // each. Every value stays a small integer: a result above 2^30 would be a heap number,
+    // allocated per character.
+    for (let k = c < 0x80 ? 0 : c < 0x800 ? 1 : c < 0x10000 ? 2 : 3, x = c >> 6 * k | (0xf0e0c000 >> 8 * k & 255);
+      k >= 0; x = 128 | c >> 6 * --k & 63) {
       if (off >= end || (b && (cmp ? b[off] != x : (b[off] = x, 0)))) return ERR_TOO_LONG;
       off++;
-      if (--k < 0) break;
     }
   }
   return off;
