@@ -90,10 +90,8 @@ export function encodePublish(
       b[i++] = t;
       if (utf8Walk(topic, 0, topic.length, b, i, i += t, TOPIC_NAME) == i && t <= MAX_STRING_BYTES) break;
     }
-    // Measured, the topic fits its place: only the packet may not.
-    if (k) return i;
-    t = utf8Length(topic, TOPIC_NAME);
-    if (t < 0) return t;
+    // Measured, the topic fits its place: only the packet may not. Else measure it.
+    if (k || (t = utf8Length(topic, TOPIC_NAME)) < 0) return k ? i : t;
   }
   if (qos) {
     b[i++] = id >> 8;
@@ -160,14 +158,15 @@ function encodeFields(
     for (let k = 0; k < fields.length; k++) {
       const v = fields[k];
       if (v != null) {
-        const e = writeRaw(x, i + 2, v, i + 2 + MAX_STRING_BYTES, kinds >> 2 * k & 3);
-        const n = e - i - 2;
+        // i moves past the length first: the field's bytes start there.
+        const e = writeRaw(x, i += 2, v, i + MAX_STRING_BYTES, kinds >> 2 * k & 3);
+        const n = e - i;
         if (e < 0) return e;
         if (n > MAX_STRING_BYTES) return ERR_TOO_LONG; // a Uint8Array
         if (qos && !validQos(qos[k])) return ERR_QOS;
         if (x) {
-          x[i] = n >> 8;
-          x[i + 1] = n;
+          x[i - 2] = n >> 8;
+          x[i - 1] = n;
           if (qos) x[e] = qos[k];
         }
         i = e + (qos ? 1 : 0);
