@@ -5,6 +5,7 @@
 // Runtime modules stay external.
 import typescript from '@rollup/plugin-typescript';
 import terser from '@rollup/plugin-terser';
+import { parseAst } from 'rollup/parseAst';
 
 /** TypeScript for src/ and boards/ at an output target (the app bundles use it too). */
 export const ts = (target) =>
@@ -36,6 +37,86 @@ const min = (ecma, module) =>
     format: { comments: false },
   });
 
+/**
+ * Espruino build only (on Espruino code is RAM): each TypeScript ES5 class as one prototype object
+ * literal. TypeScript writes `X.prototype.m = function ...` per method and, per accessor,
+ * `Object.defineProperty(X.prototype, "g", {get: function ..., enumerable: false, configurable:
+ * true})` (about 100 bytes each); `X.prototype = {constructor: X, m: function ..., get g() {...}}`
+ * is strict ES5 and works the same on Espruino (checked on 2v29), except that the accessors and
+ * `constructor` are enumerable, which nothing relies on. Runs on the chunk before terser. A class
+ * body it does not fully recognise, or a `@class` it did not rewrite, fails the build: a step that
+ * silently stopped matching would only make the bundle bigger, unnoticed.
+ */
+export const es5Classes = () => ({
+  name: 'es5-classes',
+  renderChunk(code) {
+    const fail = (why) => { throw new Error(`es5-classes: ${why}`); };
+    const isProto = (e, x) => e && e.type == 'MemberExpression' && !e.computed && e.object.type == 'Identifier'
+      && e.object.name == x && e.property.name == 'prototype';
+    const key = (k) => (/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k));
+    const text = (n) => code.slice(n.start, n.end);
+    const edits = [];
+    for (const s of parseAst(code).body) {
+      for (const d of s.type == 'VariableDeclaration' ? s.declarations : []) {
+        // var X = /** @class */ (function () { function X() {...} ...members; return X; }());
+        const b = d.init && d.init.type == 'CallExpression' && d.init.callee.type == 'FunctionExpression'
+          && d.init.callee.body.body;
+        if (!b || !b.length || b[0].type != 'FunctionDeclaration') continue;
+        const x = b[0].id.name;
+        const last = b[b.length - 1];
+        if (last.type != 'ReturnStatement' || !last.argument || last.argument.name != x) fail(`class ${x}: no return ${x}`);
+        const members = b.slice(1, -1).map((m) => {
+          const e = m.type == 'ExpressionStatement' ? m.expression : fail(`class ${x}: ${text(m)}`);
+          // X.prototype.m = value
+          if (e.type == 'AssignmentExpression' && e.operator == '=' && e.left.type == 'MemberExpression'
+            && !e.left.computed && isProto(e.left.object, x)) return `${key(e.left.property.name)}: ${text(e.right)}`;
+          // Object.defineProperty(X.prototype, "g", {get: function () {...}, set: function (v) {...},
+          // enumerable: false, configurable: true})
+          const [p, name, o] = e.type == 'CallExpression' && text(e.callee) == 'Object.defineProperty' ? e.arguments : [];
+          if (!isProto(p, x) || name.type != 'Literal' || typeof name.value != 'string' || o.type != 'ObjectExpression'
+            || e.arguments.length != 3) fail(`class ${x}: ${text(e)}`);
+          const flags = { enumerable: false, configurable: true };
+          return o.properties.map((q) => {
+            const k = q.type == 'Property' && q.kind == 'init' && !q.computed && q.key.type == 'Identifier' ? q.key.name : '';
+            if (k in flags && q.value.type == 'Literal' && q.value.value === flags[k]) return delete flags[k] && '';
+            const f = q.value;
+            if ((k != 'get' && k != 'set') || f.type != 'FunctionExpression' || f.id) fail(`class ${x}: ${text(q)}`);
+            return `${k} ${key(name.value)}(${f.params.map(text).join(', ')}) ${text(f.body)}`;
+          }).filter((t) => t).join(',\n') || fail(`class ${x}: ${text(e)}`);
+        });
+        if (Object.keys(members).length) {
+          edits.push([b[1].start, b[b.length - 2].end, `${x}.prototype = {constructor: ${x},\n${members.join(',\n')}};`, x]);
+        }
+        edits.count = (edits.count || 0) + 1;
+      }
+    }
+    if (!edits.count || edits.count != code.split('/** @class */').length - 1) fail(`${edits.count || 0} classes rewritten`);
+    let out = code;
+    for (const [from, to, t] of edits.reverse()) out = out.slice(0, from) + t + out.slice(to);
+    for (const [, , , x] of edits) if (out.split(`${x}.prototype`).length != 2) fail(`${x}.prototype used elsewhere`);
+    return { code: out, map: null };
+  },
+});
+
+/**
+ * Espruino build only, after terser: Espruino parses a for-loop's init like a statement, so
+ * `for(function(){...}(),i=0;...)`, which terser writes when it inlines a function used once into
+ * a loop's init, fails there ("Got '(' expected ID", seen on 2v29 with 2 of its builds). A `!` in
+ * front makes it an expression whatever the parser; the init's value is discarded anyway.
+ */
+export const espruinoForInit = () => ({
+  name: 'espruino-for-init',
+  renderChunk(code) {
+    const at = [];
+    (function walk(n) {
+      if (n && n.type == 'ForStatement' && n.init && code.startsWith('function', n.init.start)) at.push(n.init.start);
+      if (n && typeof n == 'object') for (const k in n) if (k != 'type') walk(n[k]);
+    })(parseAst(code));
+    for (const i of at.sort((a, b) => b - a)) code = code.slice(0, i) + '!' + code.slice(i);
+    return { code, map: null };
+  },
+});
+
 const moddable = (input, file, external) => ({
   input, external,
   output: { file, format: 'es' },
@@ -48,6 +129,6 @@ export default [
   {
     input: 'boards/espruino/index.ts',
     output: { file: 'dist/mcu-mqtt.espruino.js', format: 'cjs', exports: 'named', strict: false, generatedCode: 'es5' },
-    plugins: [ts('ES5'), min(5, false)],
+    plugins: [ts('ES5'), es5Classes(), min(5, false), espruinoForInit()],
   },
 ];
