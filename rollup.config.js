@@ -67,9 +67,10 @@ export const es5Classes = () => ({
         if (last.type != 'ReturnStatement' || !last.argument || last.argument.name != x) fail(`class ${x}: no return ${x}`);
         const members = b.slice(1, -1).map((m) => {
           const e = m.type == 'ExpressionStatement' ? m.expression : fail(`class ${x}: ${text(m)}`);
-          // X.prototype.m = value
-          if (e.type == 'AssignmentExpression' && e.operator == '=' && e.left.type == 'MemberExpression'
-            && !e.left.computed && isProto(e.left.object, x)) return `${key(e.left.property.name)}: ${text(e.right)}`;
+          // X.prototype.m = value, or X.prototype["a name"] = value
+          const l = e.type == 'AssignmentExpression' && e.operator == '=' && e.left.type == 'MemberExpression' && e.left;
+          const k = l && isProto(l.object, x) && (l.computed ? l.property.type == 'Literal' && l.property.value : l.property.name);
+          if (typeof k == 'string') return `${key(k)}: ${text(e.right)}`;
           // Object.defineProperty(X.prototype, "g", {get: function () {...}, set: function (v) {...},
           // enumerable: false, configurable: true})
           const [p, name, o] = e.type == 'CallExpression' && text(e.callee) == 'Object.defineProperty' ? e.arguments : [];
