@@ -182,10 +182,11 @@ function encodeFields(
 /** CONNECT for protocol "MQTT" level 4. */
 export function encodeConnect(b: Uint8Array, off: number, c: ConnectFields): number {
   const ka = c.keepalive === undefined ? 60 : c.keepalive;
-  const w = c.will;
+  // No will is 0: reading a field of a number gives undefined, so no `w &&` before each use.
+  const w = (c.will || 0) as Will;
   const u = c.username;
   const pw = c.password;
-  const q = w && w.qos || 0;
+  const q = w.qos || 0;
   // 3.1.1 forbids a password without a user name [MQTT-3.1.2-22].
   if (ka !== (ka & 65535) || (pw != null && u == null)) return ERR_ARG;
   if (!validQos(q)) return ERR_QOS;
@@ -193,7 +194,7 @@ export function encodeConnect(b: Uint8Array, off: number, c: ConnectFields): num
     | (w ? 4 | (q << 3) | (w.retain ? 32 : 0) : 0);
   // Protocol name "MQTT", level 4, flags, keepalive; the will topic (field 1) is a topic name.
   return encodeFields(b, off, CONNECT << 4, [0, 4, 77, 81, 84, 84, 4, flags, ka >> 8, ka],
-    [c.clientId, w && w.topic, w && w.payload, u, pw], TOPIC_NAME << 2);
+    [c.clientId, w.topic, w.payload, u, pw], TOPIC_NAME << 2);
 }
 
 /**
