@@ -56,6 +56,7 @@ export const es5Classes = () => ({
     const key = (k) => (/^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k));
     const text = (n) => code.slice(n.start, n.end);
     const edits = [];
+    let classes = 0;
     for (const s of parseAst(code).body) {
       for (const d of s.type == 'VariableDeclaration' ? s.declarations : []) {
         // var X = /** @class */ (function () { function X() {...} ...members; return X; }());
@@ -85,13 +86,13 @@ export const es5Classes = () => ({
             return `${k} ${key(name.value)}(${f.params.map(text).join(', ')}) ${text(f.body)}`;
           }).filter((t) => t).join(',\n') || fail(`class ${x}: ${text(e)}`);
         });
-        if (Object.keys(members).length) {
+        classes++;
+        if (members.length) {
           edits.push([b[1].start, b[b.length - 2].end, `${x}.prototype = {constructor: ${x},\n${members.join(',\n')}};`, x]);
         }
-        edits.count = (edits.count || 0) + 1;
       }
     }
-    if (!edits.count || edits.count != code.split('/** @class */').length - 1) fail(`${edits.count || 0} classes rewritten`);
+    if (!classes || classes != code.split('/** @class */').length - 1) fail(`${classes} classes rewritten`);
     let out = code;
     for (const [from, to, t] of edits.reverse()) out = out.slice(0, from) + t + out.slice(to);
     for (const [, , , x] of edits) if (out.split(`${x}.prototype`).length != 2) fail(`${x}.prototype used elsewhere`);
