@@ -5,7 +5,7 @@
 // The app imports only types from src/, so neither file imports anything at run time: it gets
 // the client, transport and clock from the board's main module.
 import terser from '@rollup/plugin-terser';
-import { ts } from './rollup.config.js';
+import { ts, es5Classes, espruinoForInit } from './rollup.config.js';
 
 // No property mangling: the app's members are its public API (stats, interval, relayOn, start...).
 const min = (ecma, module) =>
@@ -21,6 +21,8 @@ export default [
   {
     input: 'boards/app/sensor-app.ts',
     output: { file: 'dist/sensor-app.espruino.js', format: 'cjs', exports: 'named', strict: false, generatedCode: 'es5' },
-    plugins: [ts('ES5'), min(5, false)],
+    // The same Espruino-only steps as the client bundle (rollup.config.js): one prototype literal
+    // per class, and no function expression opening a for-loop (Espruino 2v29 cannot parse it).
+    plugins: [ts('ES5'), es5Classes(), min(5, false), espruinoForInit()],
   },
 ];
