@@ -147,7 +147,8 @@ export class MqttClient implements TransportEvents {
   /** The next packet id for publish(); ids 1.._m belong to SUBSCRIBE/UNSUBSCRIBE ops. */
   _id!: number;
   _drain!: boolean;
-  _ended!: boolean;
+  /** connect() was called and end() not since (starts undefined: ended). */
+  _on!: boolean;
   /** Inbound QoS 2 ids awaiting PUBREL (0: free), and how many are taken. */
   _in2!: Uint16Array;
   _n2!: number;
@@ -178,13 +179,11 @@ export class MqttClient implements TransportEvents {
     t._m = m;
     t._id = m + 1;
     t._s = t._a = 0;
-    t._ended = true;
-    t._timer = null;
     // The only per-instance function: what the Clock calls back.
     t._k = () => {
       t._timer = null;
       if (!t._s) {
-        if (!t._ended) t._open();
+        if (t._on) t._open();
       } else if (t._s != CONNECTED) t._fail(ERR_CONNECT_TIMEOUT);
       else if (t._ping && !t._recv) t._fail(ERR_PING_TIMEOUT);
       // Held-back QoS 2 messages and the PUBRELs that would empty the table never came.
@@ -234,11 +233,11 @@ export class MqttClient implements TransportEvents {
     const port = o.port ?? 1883;
     // Bad options fail here, by name, instead of failing every attempt forever. tx is idle
     // while offline.
-    const n = t._s || !t._ended ? ERR_STATE
+    const n = t._s || t._on ? ERR_STATE
       : (!o.clientId && o.clean === false) || typeof o.host != 'string' || !o.host || !port || (port & 65535) !== port ? ERR_ARG
       : encodeConnect(t._tx, 0, o);
     if (n < 0) return n == ERR_NO_SPACE ? ERR_TX_FULL : n;
-    t._ended = false;
+    t._on = true;
     t._open();
     return 0;
   }
@@ -250,7 +249,7 @@ export class MqttClient implements TransportEvents {
   end(): void {
     const t = this;
     const was = t._s;
-    t._ended = true;
+    t._on = false;
     t._clear();
     t._bye();
     if (was) {
@@ -387,9 +386,9 @@ export class MqttClient implements TransportEvents {
     t._t.close();
     t._report(code, detail);
     t.onClose && t.onClose(code);
-    if (t._ended || t._s) return;
+    if (!t._on || t._s) return;
     if (o.reconnect === false) {
-      t._ended = true;
+      t._on = false;
       return;
     }
     // Doubling from the minimum up to the maximum (2 ** a past 1023 is Infinity: the maximum),
