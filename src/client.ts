@@ -503,10 +503,10 @@ export class MqttClient implements TransportEvents {
 
   _deliver(p: PacketView): void {
     const t = this;
+    // A slot with a handler has a filter (_free clears both).
     for (let i = 0; i < t._n; i++) {
-      const f = t._sf[i];
       const h = t._sh[i];
-      if (f && h && topicMatch(f, p.buf, p.topicOff, p.topicLen)) h(p);
+      if (h && topicMatch(t._sf[i] as string, p.buf, p.topicOff, p.topicLen)) h(p);
     }
     t.onMessage && t.onMessage(p);
   }
