@@ -474,18 +474,17 @@ export class MqttClient implements TransportEvents {
       // PUBCOMP even for an unknown id: the broker may have lost our earlier PUBCOMP.
       t._ack(PUBCOMP, id);
       if (t._owed && !t._n2) t._fail(ERR_INBOUND_FULL);
-    } else if (n == PUBACK || n == PUBCOMP) {
+    } else if (n > PUBLISH && n <= PUBCOMP) {
+      // PUBACK, PUBREC or PUBCOMP (PUBREL is above). Only the matching stage counts: PUBACK for a
+      // sent QoS 1 entry (QoS bits 2), PUBREC for a sent QoS 2 one (4), PUBCOMP after PUBREC.
+      // No entry (-1): ring[-1] is no stage.
       e = findEntry(ob, id);
-      // Only the matching stage counts: PUBACK for a QoS 1 entry, PUBCOMP after PUBREC.
-      if (e >= 0 && (n == PUBACK ? ring[e] == S_SENT && (ring[e + HDR] & 6) == 2 : ring[e] == S_REL)) {
-        release(ob, e);
-        t._pump();
+      if (n == PUBCOMP ? ring[e] == S_REL : ring[e] == S_SENT && (ring[e + HDR] & 6) == n * 2 - 6) {
+        if (n == PUBREC) ring[e] = S_REL;
+        else release(ob, e), t._pump();
       }
-    } else if (n == PUBREC) {
-      e = findEntry(ob, id);
-      if (e >= 0 && ring[e] == S_SENT && (ring[e + HDR] & 6) == 4) ring[e] = S_REL;
       // PUBREL also for a repeated or unknown PUBREC, so the broker can finish its side.
-      if (e < 0 || ring[e] == S_REL) t._ack(PUBREL, id);
+      if (n == PUBREC && (e < 0 || ring[e] == S_REL)) t._ack(PUBREL, id);
     } else if (n == SUBACK || n == UNSUBACK) {
       // An op that is not pending (any id beyond the table too) or of the other kind: ignored.
       const o = t._ops[id - 1];
