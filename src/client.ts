@@ -165,8 +165,8 @@ export class MqttClient implements TransportEvents {
   constructor(transport: Transport, clock: Clock, o: ClientOptions) {
     const t = this;
     const m = (o.maxPending || 4) + 1;
-    this.rx = new Decoder(o.rxSize || 1024);
-    this.outbox = new Outbox(o.outboxSize || 2048);
+    (t as { rx: Decoder }).rx = new Decoder(o.rxSize || 1024);
+    (t as { outbox: Outbox }).outbox = new Outbox(o.outboxSize || 2048);
     t._o = o;
     t._t = transport;
     t._c = clock;
