@@ -196,13 +196,14 @@ export class MqttClient implements TransportEvents {
         // half means a PINGREQ is due (the gap between packets never exceeds the keepalive, and
         // a link dead only towards us is noticed even while we keep publishing). The next tick
         // without PINGRESP and without any byte fails.
+        // Armed before the PINGREQ: a failure to send it replaces this timer with the reconnect's.
+        t._keepalive();
         if (!t._ping) {
           t._a = 0;
           if (!t._sent || !t._recv) t._ping = true, t._control(encodeEmpty(t._tx, t._txW, PINGREQ));
           t._sent = false;
         }
         t._recv = false;
-        t._keepalive();
       }
     };
   }
@@ -402,10 +403,11 @@ export class MqttClient implements TransportEvents {
     this.onError && this.onError({ code, name, message: detail ? name + ': ' + detail : name });
   }
 
+  /** Sets the timer (0: none). */
   _arm(ms: number): void {
     const t = this;
     t._clear();
-    t._timer = t._c.set(t._k, ms);
+    if (ms) t._timer = t._c.set(t._k, ms);
   }
 
   _clear(): void {
@@ -414,9 +416,9 @@ export class MqttClient implements TransportEvents {
     t._timer = null;
   }
 
+  /** Connected: the next keepalive tick (none with keepalive 0). Before anything is sent. */
   _keepalive(): void {
-    const k = this._o.keepalive ?? 60;
-    if (k && this._s == CONNECTED) this._arm(k * 500);
+    this._arm((this._o.keepalive ?? 60) * 500);
   }
 
   // ---- receiving ----
@@ -434,7 +436,7 @@ export class MqttClient implements TransportEvents {
       if (n != CONNACK || p.returnCode) return t._fail(n != CONNACK ? ERR_PROTOCOL_STATE : ERR_REFUSED_PROTOCOL + 1 - p.returnCode);
       const sp = p.sessionPresent;
       t._s = CONNECTED;
-      t._clear();
+      t._keepalive();
       if (!sp) {
         // Everything the broker held is gone: pending UNSUBSCRIBEs are done, and every granted
         // subscription goes again, in one SUBSCRIBE.
@@ -451,7 +453,6 @@ export class MqttClient implements TransportEvents {
       rewind(ob, sp);
       for (k = 0; k < t._m; k++) if (t._ops[k]) t._control(t._encodeOp(k));
       t._sent = t._recv = false;
-      t._keepalive();
       t.onConnect && t.onConnect(sp);
       t._pump();
     } else if (n == PUBLISH) {
