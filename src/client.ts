@@ -312,7 +312,7 @@ export class MqttClient implements TransportEvents {
       t._sh[s] = handler;
     });
     t._ops[op] = [fs, qs, done];
-    if (t._s == CONNECTED) t._control(t._encodeOp(op));
+    t._sendOp(op);
     return 0;
   }
 
@@ -333,7 +333,7 @@ export class MqttClient implements TransportEvents {
       if (s >= 0) t._free(s);
     }
     t._ops[op] = [fs, null, done];
-    t._control(t._encodeOp(op));
+    t._sendOp(op);
     return 0;
   }
 
@@ -451,7 +451,7 @@ export class MqttClient implements TransportEvents {
         }
       }
       rewind(ob, sp);
-      for (k = 0; k < t._m; k++) if (t._ops[k]) t._control(t._encodeOp(k));
+      for (k = 0; k < t._m; k++) t._sendOp(k);
       t._sent = t._recv = false;
       t.onConnect && t.onConnect(sp);
       t._pump();
@@ -518,11 +518,11 @@ export class MqttClient implements TransportEvents {
     return -1;
   }
 
-  /** Encodes op k into tx: its length or an encoder error. */
-  _encodeOp(k: number): number {
+  /** Sends op k if it is pending and the client connected. */
+  _sendOp(k: number): void {
     const t = this;
-    const o = t._ops[k] as Op;
-    return encodeFilters(t._tx, t._txW, k + 1, o[0], o[1]);
+    const o = t._ops[k];
+    if (o && t._s == CONNECTED) t._control(encodeFilters(t._tx, t._txW, k + 1, o[0], o[1]));
   }
 
   /** The SUBSCRIBE payload `rem` (remaining length) fits in tx from `at`. */
