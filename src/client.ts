@@ -300,10 +300,11 @@ export class MqttClient implements TransportEvents {
     // Connected, it is encoded into tx at once: no room now is a named status, not a dropped link.
     // After a reconnect without a session every subscription goes again in one SUBSCRIBE: one
     // that can never fit the transmit buffer would fail every connection forever.
-    if ((t._s == CONNECTED && !t._fits(n, t._txW)) || !t._fits(check(fs.concat(sf.filter((f) => f && fs.indexOf(f) < 0) as string[])), 0)) return ERR_TX_FULL;
-    // A filter already subscribed keeps its slot (the new SUBSCRIBE replaces it); the others
-    // need free ones.
-    if (op < 0 || fs.filter((f) => sf.indexOf(f) < 0).length > t._n - sf.filter((f) => f).length) return ERR_NO_SLOT;
+    // A filter already subscribed keeps its slot (the new SUBSCRIBE replaces it): `all`, every
+    // subscription afterwards, must fit the slots too.
+    const all = fs.concat(sf.filter((f) => f && fs.indexOf(f) < 0) as string[]);
+    if ((t._s == CONNECTED && !t._fits(n, t._txW)) || !t._fits(check(all), 0)) return ERR_TX_FULL;
+    if (op < 0 || all.length > t._n) return ERR_NO_SLOT;
     fs.forEach((f, k) => {
       let s = sf.indexOf(f);
       if (s < 0) for (s = 0; sf[s];) s++;
