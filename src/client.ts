@@ -424,7 +424,8 @@ export class MqttClient implements TransportEvents {
 
   // ---- receiving ----
 
-  _packet(n: number, p: PacketView): void {
+  /** Handles packet type n in p; `big` (PUBLISH only): too large for rx, acknowledged but not delivered. */
+  _packet(n: number, p: PacketView, big?: boolean): void {
     const t = this;
     const id = p.id;
     const ob = t.outbox;
@@ -458,15 +459,18 @@ export class MqttClient implements TransportEvents {
       t._pump();
     } else if (n == PUBLISH) {
       if (p.qos < 2) {
-        t._deliver(p);
+        big || t._deliver(p);
         if (p.qos) t._ack(PUBACK, id);
       } else {
         // Exactly once: a re-sent PUBLISH whose id awaits PUBREL is not delivered again.
         if (in2.indexOf(id) < 0) {
           // No room to remember it: not delivered, not acknowledged. The broker keeps it in
-          // flight; the reconnect that follows once the table empties brings it again.
-          if (!t._remember(id)) return void (t._owed = true);
-          t._deliver(p);
+          // flight; the reconnect that follows once the table empties brings it again. A big
+          // one is acknowledged anyway: it is never delivered, so there is nothing to duplicate.
+          k = in2.indexOf(0);
+          if (k >= 0) in2[k] = id, t._n2++, t._prog = true;
+          else if (!big) return void (t._owed = true);
+          big || t._deliver(p);
         }
         t._ack(PUBREC, id);
       }
@@ -493,13 +497,6 @@ export class MqttClient implements TransportEvents {
       if (o && !o[1] == (n == UNSUBACK)) t._finish(id - 1, p);
     } else if (n == PINGRESP) t._ping = false;
     else t._fail(ERR_PROTOCOL_STATE);
-  }
-
-  _remember(id: number): boolean {
-    const t = this;
-    const i = t._in2.indexOf(0);
-    if (i >= 0) t._in2[i] = id, t._n2++, t._prog = true;
-    return i >= 0;
   }
 
   _deliver(p: PacketView): void {
@@ -646,13 +643,10 @@ export class MqttClient implements TransportEvents {
       else {
         // A PUBLISH larger than the receive buffer cannot be delivered. It is acknowledged anyway
         // (and reported): refusing the ack would make a persistent session redeliver it forever.
-        // A QoS 2 one is remembered when there is room (a resend is then not reported twice);
-        // PUBREC either way: it is never delivered, so there is nothing to duplicate.
+        // A QoS 2 one is remembered when there is room (a resend is then not reported twice).
+        // Only a QoS 1/2 one has an id.
         t._report(n, d);
-        if (p.id && p.qos) {
-          if (p.qos > 1 && t._in2.indexOf(p.id) < 0) t._remember(p.id);
-          t._ack(p.qos > 1 ? PUBREC : PUBACK, p.id);
-        }
+        if (p.id) t._packet(PUBLISH, p, true);
       }
     }
   }
