@@ -164,7 +164,6 @@ export class MqttClient implements TransportEvents {
 
   constructor(transport: Transport, clock: Clock, o: ClientOptions) {
     const t = this;
-    const m = (o.maxPending || 4) + 1;
     (t as { rx: Decoder }).rx = new Decoder(o.rxSize || 1024);
     (t as { outbox: Outbox }).outbox = new Outbox(o.outboxSize || 2048);
     t._o = o;
@@ -176,8 +175,7 @@ export class MqttClient implements TransportEvents {
     t._sf = [];
     t._sh = [];
     t._ops = [];
-    t._m = m;
-    t._id = m + 1;
+    t._id = (t._m = (o.maxPending || 4) + 1) + 1;
     t._s = t._a = 0;
     // The only per-instance function: what the Clock calls back.
     t._k = () => {
