@@ -536,16 +536,13 @@ export class MqttClient implements TransportEvents {
   _finish(k: number, p: PacketView): void {
     const t = this;
     const o = t._ops[k] as Op;
-    const codes: number[] = [];
-    if (o[1]) {
-      o[0].forEach((f, j) => {
-        const c = j < p.count ? p.buf[p.listOff + j] : 0x80;
-        const s = t._sf.indexOf(f);
-        codes.push(c);
-        if (c & 0x80) t._report(ERR_SUBSCRIBE_REFUSED, f);
-        if (s >= 0) c & 0x80 ? t._free(s) : (t._sq[s] |= GRANTED);
-      });
-    }
+    const codes = o[1] ? o[0].map((f, j) => {
+      const c = j < p.count ? p.buf[p.listOff + j] : 0x80;
+      const s = t._sf.indexOf(f);
+      if (c & 0x80) t._report(ERR_SUBSCRIBE_REFUSED, f);
+      if (s >= 0) c & 0x80 ? t._free(s) : (t._sq[s] |= GRANTED);
+      return c;
+    }) : [];
     t._ops[k] = undefined;
     if (o[2]) o[2](codes);
   }
