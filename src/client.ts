@@ -267,11 +267,12 @@ export class MqttClient implements TransportEvents {
   publish(topic: string, payload: Bytes, qos?: number, retain?: boolean): number {
     const t = this;
     const id = t._id;
-    // JavaScript apps can pass anything: NaN is not QoS 0, an ArrayBuffer is not bytes.
+    // JavaScript apps can pass anything: NaN is not QoS 0, an ArrayBuffer is not bytes. The
+    // encoder reads retain as a truth value.
     const q = qos ?? 0;
     const r = typeof topic != 'string' || !(typeof payload == 'string' || payload instanceof Uint8Array) ? ERR_ARG
       : q === 0 && t._s != CONNECTED && t._o.queueQos0 === false ? ERR_OFFLINE
-      : push(t.outbox, topic, payload, q, !!retain, id);
+      : push(t.outbox, topic, payload, q, retain as boolean, id);
     if (r == ERR_OUTBOX_FULL) t._drain = true;
     if (r) return r;
     t._id = id < 65535 ? id + 1 : t._m + 1;
@@ -349,7 +350,7 @@ export class MqttClient implements TransportEvents {
     t._arm(o.connectTimeout || 10000);
     try {
       t._t.open(o.host, o.port || 1883, t.rx, t);
-    } catch (e) {
+    } catch {
       // A platform that throws instead of reporting (a socket it cannot make): a failed attempt.
       t._fail(ERR_CONNECTION);
     }
