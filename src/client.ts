@@ -439,20 +439,23 @@ export class MqttClient implements TransportEvents {
       t._s = CONNECTED;
       t._keepalive();
       if (!sp) {
-        // Everything the broker held is gone: pending UNSUBSCRIBEs are done, and every granted
-        // subscription goes again, in one SUBSCRIBE.
+        // Everything the broker held is gone: every granted subscription goes again, in one
+        // SUBSCRIBE, and pending UNSUBSCRIBEs are done (below).
         in2.fill(0);
         t._n2 = 0;
-        for (; k < t._m; k++) if (t._ops[k] && !(t._ops[k] as Op)[1]) t._finish(k, p);
         if (t._o.resubscribe !== false) {
           const fs: string[] = [];
           const qs: number[] = [];
-          for (k = 0; k < t._n; k++) if (t._sq[k] & GRANTED) fs.push(t._sf[k] as string), qs.push(t._sq[k] & 3);
+          for (; k < t._n; k++) if (t._sq[k] & GRANTED) fs.push(t._sf[k] as string), qs.push(t._sq[k] & 3);
           t._ops[0] = fs[0] ? [fs, qs] : undefined;
         }
       }
       rewind(ob, sp);
-      for (k = 0; k < t._m; k++) t._sendOp(k);
+      for (k = 0; k < t._m; k++) {
+        const o = t._ops[k];
+        if (!sp && o && !o[1]) t._finish(k, p);
+        t._sendOp(k);
+      }
       t._sent = t._recv = false;
       t.onConnect && t.onConnect(sp);
       t._pump();
