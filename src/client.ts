@@ -328,10 +328,7 @@ export class MqttClient implements TransportEvents {
     // check() measures a SUBSCRIBE: an UNSUBSCRIBE has no QoS byte per filter.
     n = n < 0 ? n : t._s != CONNECTED ? ERR_STATE : op < 0 ? ERR_NO_SLOT : t._fits(n - fs.length, t._txW) ? 0 : ERR_TX_FULL;
     if (n) return n;
-    for (const f of fs) {
-      const s = t._sf.indexOf(f);
-      if (s >= 0) t._free(s);
-    }
+    for (const f of fs) t._free(f);
     t._ops[op] = [fs, null, done];
     t._sendOp(op);
     return 0;
@@ -530,10 +527,11 @@ export class MqttClient implements TransportEvents {
     return 1 + varintSize(rem) + rem <= this._tx.length - at;
   }
 
-  _free(i: number): void {
+  /** Frees filter f's slot, if it has one. */
+  _free(f: string): void {
     const t = this;
-    t._sq[i] = 0;
-    t._sf[i] = t._sh[i] = null;
+    const i = t._sf.indexOf(f);
+    if (i >= 0) t._sq[i] = 0, t._sf[i] = t._sh[i] = null;
   }
 
   /** Op k is acknowledged (SUBACK `p`) or void (an UNSUBSCRIBE the broker no longer needs). */
@@ -543,8 +541,8 @@ export class MqttClient implements TransportEvents {
     const codes = o[1] ? o[0].map((f, j) => {
       const c = j < p.count ? p.buf[p.listOff + j] : 0x80;
       const s = t._sf.indexOf(f);
-      if (c & 0x80) t._report(ERR_SUBSCRIBE_REFUSED, f);
-      if (s >= 0) c & 0x80 ? t._free(s) : (t._sq[s] |= GRANTED);
+      if (c & 0x80) t._report(ERR_SUBSCRIBE_REFUSED, f), t._free(f);
+      else if (s >= 0) t._sq[s] |= GRANTED;
       return c;
     }) : [];
     t._ops[k] = undefined;
