@@ -149,9 +149,8 @@ export class MqttClient implements TransportEvents {
   _drain!: boolean;
   /** connect() was called and end() not since (starts undefined: ended). */
   _on!: boolean;
-  /** Inbound QoS 2 ids awaiting PUBREL (0: free), and how many are taken. */
+  /** Inbound QoS 2 ids awaiting PUBREL (0: free). */
   _in2!: Uint16Array;
-  _n2!: number;
   // Subscription slots (_n of them): filter (null: free), requested QoS | GRANTED, handler.
   _n!: number;
   _sf!: (string | null)[];
@@ -439,7 +438,6 @@ export class MqttClient implements TransportEvents {
         // Everything the broker held is gone: every granted subscription goes again, in one
         // SUBSCRIBE, and pending UNSUBSCRIBEs are done (below).
         in2.fill(0);
-        t._n2 = 0;
         if (t._o.resubscribe !== false) {
           const fs: string[] = [];
           const qs: number[] = [];
@@ -467,7 +465,7 @@ export class MqttClient implements TransportEvents {
           // flight; the reconnect that follows once the table empties brings it again. A big
           // one is acknowledged anyway: it is never delivered, so there is nothing to duplicate.
           k = in2.indexOf(0);
-          if (k >= 0) in2[k] = id, t._n2++, t._prog = true;
+          if (k >= 0) in2[k] = id, t._prog = true;
           else if (!big) return void (t._owed = true);
           big || t._deliver(p);
         }
@@ -475,10 +473,11 @@ export class MqttClient implements TransportEvents {
       }
     } else if (n == PUBREL) {
       k = in2.indexOf(id);
-      if (k >= 0) in2[k] = 0, t._n2--, t._prog = true;
+      if (k >= 0) in2[k] = 0, t._prog = true;
       // PUBCOMP even for an unknown id: the broker may have lost our earlier PUBCOMP.
       t._ack(PUBCOMP, id);
-      if (t._owed && !t._n2) t._fail(ERR_INBOUND_FULL);
+      // find(Boolean): the first id taken (ids are never 0); no allocation.
+      if (t._owed && !in2.find(Boolean)) t._fail(ERR_INBOUND_FULL);
     } else if (n > PUBLISH && n <= PUBCOMP) {
       // PUBACK, PUBREC or PUBCOMP (PUBREL is above). Only the matching stage counts: PUBACK for a
       // sent QoS 1 entry (QoS bits 2), PUBREC for a sent QoS 2 one (4), PUBCOMP after PUBREC.
