@@ -129,8 +129,8 @@ export class MqttClient implements TransportEvents {
   _tx!: Uint8Array;
   _txR!: number;
   _txW!: number;
-  // The outbox packet being written when the transport took only part of it.
-  _wSrc!: Uint8Array | null;
+  // The outbox packet being written when the transport took only part of it (0: none).
+  _wSrc!: Uint8Array | 0;
   _wOff!: number;
   _wEnd!: number;
   /** The entry to release once written (QoS 0), or -1. */
@@ -340,8 +340,7 @@ export class MqttClient implements TransportEvents {
     const o = t._o;
     t._s = OPENING;
     t.rx.reset();
-    t._txR = t._txW = 0;
-    t._wSrc = null;
+    t._wSrc = t._txR = t._txW = 0;
     t._ping = t._prog = t._owed = false;
     t._arm(o.connectTimeout || 10000);
     try {
@@ -574,7 +573,7 @@ export class MqttClient implements TransportEvents {
     if (t._wSrc) {
       t._sent = true;
       if ((t._wOff += tr.write(t._wSrc, t._wOff, t._wEnd - t._wOff)) < t._wEnd) return false;
-      t._wSrc = null;
+      t._wSrc = 0;
       if (t._wRel >= 0) release(t.outbox, t._wRel);
     }
     if (t._txR < t._txW) {
