@@ -398,11 +398,10 @@ export class MqttClient implements TransportEvents {
     this.onError && this.onError({ code, name, message: detail ? name + ': ' + detail : name });
   }
 
-  /** Sets the timer (0: none). */
   _arm(ms: number): void {
     const t = this;
     t._clear();
-    if (ms) t._timer = t._c.set(t._k, ms);
+    t._timer = t._c.set(t._k, ms);
   }
 
   _clear(): void {
@@ -413,7 +412,8 @@ export class MqttClient implements TransportEvents {
 
   /** Connected: the next keepalive tick (none with keepalive 0). Before anything is sent. */
   _keepalive(): void {
-    this._arm((this._o.keepalive ?? 60) * 500);
+    const k = this._o.keepalive ?? 60;
+    k ? this._arm(k * 500) : this._clear();
   }
 
   // ---- receiving ----
