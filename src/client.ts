@@ -129,8 +129,8 @@ export class MqttClient implements TransportEvents {
   _tx!: Uint8Array;
   _txR!: number;
   _txW!: number;
-  // The outbox packet being written when the transport took only part of it.
-  _wSrc!: Uint8Array | null;
+  // The outbox packet being written when the transport took only part of it (0: none).
+  _wSrc!: Uint8Array | 0;
   _wOff!: number;
   _wEnd!: number;
   /** The entry to release once written (QoS 0), or -1. */
@@ -147,10 +147,10 @@ export class MqttClient implements TransportEvents {
   /** The next packet id for publish(); ids 1.._m belong to SUBSCRIBE/UNSUBSCRIBE ops. */
   _id!: number;
   _drain!: boolean;
-  _ended!: boolean;
-  /** Inbound QoS 2 ids awaiting PUBREL (0: free), and how many are taken. */
+  /** connect() was called and end() not since (starts undefined: ended). */
+  _on!: boolean;
+  /** Inbound QoS 2 ids awaiting PUBREL (0: free). */
   _in2!: Uint16Array;
-  _n2!: number;
   // Subscription slots (_n of them): filter (null: free), requested QoS | GRANTED, handler.
   _n!: number;
   _sf!: (string | null)[];
@@ -163,9 +163,8 @@ export class MqttClient implements TransportEvents {
 
   constructor(transport: Transport, clock: Clock, o: ClientOptions) {
     const t = this;
-    const m = (o.maxPending || 4) + 1;
-    this.rx = new Decoder(o.rxSize || 1024);
-    this.outbox = new Outbox(o.outboxSize || 2048);
+    (t as { rx: Decoder }).rx = new Decoder(o.rxSize || 1024);
+    (t as { outbox: Outbox }).outbox = new Outbox(o.outboxSize || 2048);
     t._o = o;
     t._t = transport;
     t._c = clock;
@@ -175,16 +174,13 @@ export class MqttClient implements TransportEvents {
     t._sf = [];
     t._sh = [];
     t._ops = [];
-    t._m = m;
-    t._id = m + 1;
+    t._id = (t._m = (o.maxPending || 4) + 1) + 1;
     t._s = t._a = 0;
-    t._ended = true;
-    t._timer = null;
     // The only per-instance function: what the Clock calls back.
     t._k = () => {
       t._timer = null;
       if (!t._s) {
-        if (!t._ended) t._open();
+        if (t._on) t._open();
       } else if (t._s != CONNECTED) t._fail(ERR_CONNECT_TIMEOUT);
       else if (t._ping && !t._recv) t._fail(ERR_PING_TIMEOUT);
       // Held-back QoS 2 messages and the PUBRELs that would empty the table never came.
@@ -197,13 +193,14 @@ export class MqttClient implements TransportEvents {
         // half means a PINGREQ is due (the gap between packets never exceeds the keepalive, and
         // a link dead only towards us is noticed even while we keep publishing). The next tick
         // without PINGRESP and without any byte fails.
+        // Armed before the PINGREQ: a failure to send it replaces this timer with the reconnect's.
+        t._keepalive();
         if (!t._ping) {
           t._a = 0;
           if (!t._sent || !t._recv) t._ping = true, t._control(encodeEmpty(t._tx, t._txW, PINGREQ));
           t._sent = false;
         }
         t._recv = false;
-        t._keepalive();
       }
     };
   }
@@ -234,11 +231,11 @@ export class MqttClient implements TransportEvents {
     const port = o.port ?? 1883;
     // Bad options fail here, by name, instead of failing every attempt forever. tx is idle
     // while offline.
-    const n = t._s || !t._ended ? ERR_STATE
+    const n = t._s || t._on ? ERR_STATE
       : (!o.clientId && o.clean === false) || typeof o.host != 'string' || !o.host || !port || (port & 65535) !== port ? ERR_ARG
       : encodeConnect(t._tx, 0, o);
     if (n < 0) return n == ERR_NO_SPACE ? ERR_TX_FULL : n;
-    t._ended = false;
+    t._on = true;
     t._open();
     return 0;
   }
@@ -250,7 +247,7 @@ export class MqttClient implements TransportEvents {
   end(): void {
     const t = this;
     const was = t._s;
-    t._ended = true;
+    t._on = false;
     t._clear();
     t._bye();
     if (was) {
@@ -269,11 +266,12 @@ export class MqttClient implements TransportEvents {
   publish(topic: string, payload: Bytes, qos?: number, retain?: boolean): number {
     const t = this;
     const id = t._id;
-    // JavaScript apps can pass anything: NaN is not QoS 0, an ArrayBuffer is not bytes.
+    // JavaScript apps can pass anything: NaN is not QoS 0, an ArrayBuffer is not bytes. The
+    // encoder reads retain as a truth value.
     const q = qos ?? 0;
     const r = typeof topic != 'string' || !(typeof payload == 'string' || payload instanceof Uint8Array) ? ERR_ARG
       : q === 0 && t._s != CONNECTED && t._o.queueQos0 === false ? ERR_OFFLINE
-      : push(t.outbox, topic, payload, q, !!retain, id);
+      : push(t.outbox, topic, payload, q, retain as boolean, id);
     if (r == ERR_OUTBOX_FULL) t._drain = true;
     if (r) return r;
     t._id = id < 65535 ? id + 1 : t._m + 1;
@@ -300,10 +298,11 @@ export class MqttClient implements TransportEvents {
     // Connected, it is encoded into tx at once: no room now is a named status, not a dropped link.
     // After a reconnect without a session every subscription goes again in one SUBSCRIBE: one
     // that can never fit the transmit buffer would fail every connection forever.
-    if ((t._s == CONNECTED && !t._fits(n, t._txW)) || !t._fits(check(fs.concat(sf.filter((f) => f && fs.indexOf(f) < 0) as string[])), 0)) return ERR_TX_FULL;
-    // A filter already subscribed keeps its slot (the new SUBSCRIBE replaces it); the others
-    // need free ones.
-    if (op < 0 || fs.filter((f) => sf.indexOf(f) < 0).length > t._n - sf.filter((f) => f).length) return ERR_NO_SLOT;
+    // A filter already subscribed keeps its slot (the new SUBSCRIBE replaces it): `all`, every
+    // subscription afterwards, must fit the slots too.
+    const all = fs.concat(sf.filter((f) => f && fs.indexOf(f) < 0) as string[]);
+    if ((t._s == CONNECTED && !t._fits(n, t._txW)) || !t._fits(check(all), 0)) return ERR_TX_FULL;
+    if (op < 0 || all.length > t._n) return ERR_NO_SLOT;
     fs.forEach((f, k) => {
       let s = sf.indexOf(f);
       if (s < 0) for (s = 0; sf[s];) s++;
@@ -312,7 +311,7 @@ export class MqttClient implements TransportEvents {
       t._sh[s] = handler;
     });
     t._ops[op] = [fs, qs, done];
-    if (t._s == CONNECTED) t._control(t._encodeOp(op));
+    t._sendOp(op);
     return 0;
   }
 
@@ -328,12 +327,9 @@ export class MqttClient implements TransportEvents {
     // check() measures a SUBSCRIBE: an UNSUBSCRIBE has no QoS byte per filter.
     n = n < 0 ? n : t._s != CONNECTED ? ERR_STATE : op < 0 ? ERR_NO_SLOT : t._fits(n - fs.length, t._txW) ? 0 : ERR_TX_FULL;
     if (n) return n;
-    for (const f of fs) {
-      const s = t._sf.indexOf(f);
-      if (s >= 0) t._free(s);
-    }
+    for (const f of fs) t._free(f);
     t._ops[op] = [fs, null, done];
-    t._control(t._encodeOp(op));
+    t._sendOp(op);
     return 0;
   }
 
@@ -344,13 +340,12 @@ export class MqttClient implements TransportEvents {
     const o = t._o;
     t._s = OPENING;
     t.rx.reset();
-    t._txR = t._txW = 0;
-    t._wSrc = null;
+    t._wSrc = t._txR = t._txW = 0;
     t._ping = t._prog = t._owed = false;
     t._arm(o.connectTimeout || 10000);
     try {
       t._t.open(o.host, o.port || 1883, t.rx, t);
-    } catch (e) {
+    } catch {
       // A platform that throws instead of reporting (a socket it cannot make): a failed attempt.
       t._fail(ERR_CONNECTION);
     }
@@ -387,9 +382,9 @@ export class MqttClient implements TransportEvents {
     t._t.close();
     t._report(code, detail);
     t.onClose && t.onClose(code);
-    if (t._ended || t._s) return;
+    if (!t._on || t._s) return;
     if (o.reconnect === false) {
-      t._ended = true;
+      t._on = false;
       return;
     }
     // Doubling from the minimum up to the maximum (2 ** a past 1023 is Infinity: the maximum),
@@ -415,14 +410,16 @@ export class MqttClient implements TransportEvents {
     t._timer = null;
   }
 
+  /** Connected: the next keepalive tick (none with keepalive 0). Before anything is sent. */
   _keepalive(): void {
     const k = this._o.keepalive ?? 60;
-    if (k && this._s == CONNECTED) this._arm(k * 500);
+    k ? this._arm(k * 500) : this._clear();
   }
 
   // ---- receiving ----
 
-  _packet(n: number, p: PacketView): void {
+  /** Handles packet type n in p; `big` (PUBLISH only): too large for rx, acknowledged but not delivered. */
+  _packet(n: number, p: PacketView, big?: boolean): void {
     const t = this;
     const id = p.id;
     const ob = t.outbox;
@@ -435,58 +432,62 @@ export class MqttClient implements TransportEvents {
       if (n != CONNACK || p.returnCode) return t._fail(n != CONNACK ? ERR_PROTOCOL_STATE : ERR_REFUSED_PROTOCOL + 1 - p.returnCode);
       const sp = p.sessionPresent;
       t._s = CONNECTED;
-      t._clear();
+      t._keepalive();
       if (!sp) {
-        // Everything the broker held is gone: pending UNSUBSCRIBEs are done, and every granted
-        // subscription goes again, in one SUBSCRIBE.
+        // Everything the broker held is gone: every granted subscription goes again, in one
+        // SUBSCRIBE, and pending UNSUBSCRIBEs are done (below).
         in2.fill(0);
-        t._n2 = 0;
-        for (; k < t._m; k++) if (t._ops[k] && !(t._ops[k] as Op)[1]) t._finish(k, p);
         if (t._o.resubscribe !== false) {
           const fs: string[] = [];
           const qs: number[] = [];
-          for (k = 0; k < t._n; k++) if (t._sq[k] & GRANTED) fs.push(t._sf[k] as string), qs.push(t._sq[k] & 3);
+          for (; k < t._n; k++) if (t._sq[k] & GRANTED) fs.push(t._sf[k] as string), qs.push(t._sq[k] & 3);
           t._ops[0] = fs[0] ? [fs, qs] : undefined;
         }
       }
       rewind(ob, sp);
-      for (k = 0; k < t._m; k++) if (t._ops[k]) t._control(t._encodeOp(k));
+      for (k = 0; k < t._m; k++) {
+        const o = t._ops[k];
+        if (!sp && o && !o[1]) t._finish(k, p);
+        t._sendOp(k);
+      }
       t._sent = t._recv = false;
-      t._keepalive();
       t.onConnect && t.onConnect(sp);
       t._pump();
     } else if (n == PUBLISH) {
       if (p.qos < 2) {
-        t._deliver(p);
+        big || t._deliver(p);
         if (p.qos) t._ack(PUBACK, id);
       } else {
         // Exactly once: a re-sent PUBLISH whose id awaits PUBREL is not delivered again.
         if (in2.indexOf(id) < 0) {
           // No room to remember it: not delivered, not acknowledged. The broker keeps it in
-          // flight; the reconnect that follows once the table empties brings it again.
-          if (!t._remember(id)) return void (t._owed = true);
-          t._deliver(p);
+          // flight; the reconnect that follows once the table empties brings it again. A big
+          // one is acknowledged anyway: it is never delivered, so there is nothing to duplicate.
+          k = in2.indexOf(0);
+          if (k >= 0) in2[k] = id, t._prog = true;
+          else if (!big) return void (t._owed = true);
+          big || t._deliver(p);
         }
         t._ack(PUBREC, id);
       }
     } else if (n == PUBREL) {
       k = in2.indexOf(id);
-      if (k >= 0) in2[k] = 0, t._n2--, t._prog = true;
+      if (k >= 0) in2[k] = 0, t._prog = true;
       // PUBCOMP even for an unknown id: the broker may have lost our earlier PUBCOMP.
       t._ack(PUBCOMP, id);
-      if (t._owed && !t._n2) t._fail(ERR_INBOUND_FULL);
-    } else if (n == PUBACK || n == PUBCOMP) {
+      // find(Boolean): the first id taken (ids are never 0); no allocation.
+      if (t._owed && !in2.find(Boolean)) t._fail(ERR_INBOUND_FULL);
+    } else if (n > PUBLISH && n <= PUBCOMP) {
+      // PUBACK, PUBREC or PUBCOMP (PUBREL is above). Only the matching stage counts: PUBACK for a
+      // sent QoS 1 entry (QoS bits 2), PUBREC for a sent QoS 2 one (4), PUBCOMP after PUBREC.
+      // No entry (-1): ring[-1] is no stage.
       e = findEntry(ob, id);
-      // Only the matching stage counts: PUBACK for a QoS 1 entry, PUBCOMP after PUBREC.
-      if (e >= 0 && (n == PUBACK ? ring[e] == S_SENT && (ring[e + HDR] & 6) == 2 : ring[e] == S_REL)) {
-        release(ob, e);
-        t._pump();
+      if (n == PUBCOMP ? ring[e] == S_REL : ring[e] == S_SENT && (ring[e + HDR] & 6) == n * 2 - 6) {
+        if (n == PUBREC) ring[e] = S_REL;
+        else release(ob, e), t._pump();
       }
-    } else if (n == PUBREC) {
-      e = findEntry(ob, id);
-      if (e >= 0 && ring[e] == S_SENT && (ring[e + HDR] & 6) == 4) ring[e] = S_REL;
       // PUBREL also for a repeated or unknown PUBREC, so the broker can finish its side.
-      if (e < 0 || ring[e] == S_REL) t._ack(PUBREL, id);
+      if (n == PUBREC && (e < 0 || ring[e] == S_REL)) t._ack(PUBREL, id);
     } else if (n == SUBACK || n == UNSUBACK) {
       // An op that is not pending (any id beyond the table too) or of the other kind: ignored.
       const o = t._ops[id - 1];
@@ -495,19 +496,12 @@ export class MqttClient implements TransportEvents {
     else t._fail(ERR_PROTOCOL_STATE);
   }
 
-  _remember(id: number): boolean {
-    const t = this;
-    const i = t._in2.indexOf(0);
-    if (i >= 0) t._in2[i] = id, t._n2++, t._prog = true;
-    return i >= 0;
-  }
-
   _deliver(p: PacketView): void {
     const t = this;
+    // A slot with a handler has a filter (_free clears both).
     for (let i = 0; i < t._n; i++) {
-      const f = t._sf[i];
       const h = t._sh[i];
-      if (f && h && topicMatch(f, p.buf, p.topicOff, p.topicLen)) h(p);
+      if (h && topicMatch(t._sf[i] as string, p.buf, p.topicOff, p.topicLen)) h(p);
     }
     t.onMessage && t.onMessage(p);
   }
@@ -519,11 +513,11 @@ export class MqttClient implements TransportEvents {
     return -1;
   }
 
-  /** Encodes op k into tx: its length or an encoder error. */
-  _encodeOp(k: number): number {
+  /** Sends op k if it is pending and the client connected. */
+  _sendOp(k: number): void {
     const t = this;
-    const o = t._ops[k] as Op;
-    return encodeFilters(t._tx, t._txW, k + 1, o[0], o[1]);
+    const o = t._ops[k];
+    if (o && t._s == CONNECTED) t._control(encodeFilters(t._tx, t._txW, k + 1, o[0], o[1]));
   }
 
   /** The SUBSCRIBE payload `rem` (remaining length) fits in tx from `at`. */
@@ -531,26 +525,24 @@ export class MqttClient implements TransportEvents {
     return 1 + varintSize(rem) + rem <= this._tx.length - at;
   }
 
-  _free(i: number): void {
+  /** Frees filter f's slot, if it has one. */
+  _free(f: string): void {
     const t = this;
-    t._sq[i] = 0;
-    t._sf[i] = t._sh[i] = null;
+    const i = t._sf.indexOf(f);
+    if (i >= 0) t._sq[i] = 0, t._sf[i] = t._sh[i] = null;
   }
 
   /** Op k is acknowledged (SUBACK `p`) or void (an UNSUBSCRIBE the broker no longer needs). */
   _finish(k: number, p: PacketView): void {
     const t = this;
     const o = t._ops[k] as Op;
-    const codes: number[] = [];
-    if (o[1]) {
-      o[0].forEach((f, j) => {
-        const c = j < p.count ? p.buf[p.listOff + j] : 0x80;
-        const s = t._sf.indexOf(f);
-        codes.push(c);
-        if (c & 0x80) t._report(ERR_SUBSCRIBE_REFUSED, f);
-        if (s >= 0) c & 0x80 ? t._free(s) : (t._sq[s] |= GRANTED);
-      });
-    }
+    const codes = o[1] ? o[0].map((f, j) => {
+      const c = j < p.count ? p.buf[p.listOff + j] : 0x80;
+      const s = t._sf.indexOf(f);
+      if (c & 0x80) t._report(ERR_SUBSCRIBE_REFUSED, f), t._free(f);
+      else if (s >= 0) t._sq[s] |= GRANTED;
+      return c;
+    }) : [];
     t._ops[k] = undefined;
     if (o[2]) o[2](codes);
   }
@@ -581,7 +573,7 @@ export class MqttClient implements TransportEvents {
     if (t._wSrc) {
       t._sent = true;
       if ((t._wOff += tr.write(t._wSrc, t._wOff, t._wEnd - t._wOff)) < t._wEnd) return false;
-      t._wSrc = null;
+      t._wSrc = 0;
       if (t._wRel >= 0) release(t.outbox, t._wRel);
     }
     if (t._txR < t._txW) {
@@ -646,13 +638,10 @@ export class MqttClient implements TransportEvents {
       else {
         // A PUBLISH larger than the receive buffer cannot be delivered. It is acknowledged anyway
         // (and reported): refusing the ack would make a persistent session redeliver it forever.
-        // A QoS 2 one is remembered when there is room (a resend is then not reported twice);
-        // PUBREC either way: it is never delivered, so there is nothing to duplicate.
+        // A QoS 2 one is remembered when there is room (a resend is then not reported twice).
+        // Only a QoS 1/2 one has an id.
         t._report(n, d);
-        if (p.id && p.qos) {
-          if (p.qos > 1 && t._in2.indexOf(p.id) < 0) t._remember(p.id);
-          t._ack(p.qos > 1 ? PUBREC : PUBACK, p.id);
-        }
+        if (p.id) t._packet(PUBLISH, p, true);
       }
     }
   }
