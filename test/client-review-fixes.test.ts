@@ -73,6 +73,30 @@ test('a transport whose open() throws is a failed attempt (ERR_CONNECTION) with 
   assert.is(clock.pending, 0);
 });
 
+test('a reconnect delay that rounds to 0 ms is still a timer (reconnectMin: 1; a 0 once meant "no timer" and the client never came back)', () => {
+  let opens = 0;
+  const t: Transport = {
+    open() {
+      opens++;
+      throw new RangeError('no socket');
+    },
+    write: (_b, _o, n) => n,
+    close() {},
+  };
+  const clock = new ManualClock();
+  const delays: number[] = [];
+  const set = clock.set.bind(clock);
+  clock.set = (fn, ms) => (delays.push(ms), set(fn, ms));
+  // reconnectMax 1: every delay is 1 ms times a random half to full, floored: always 0.
+  const c = new MqttClient(t, clock, { host: 'h', clientId: 'x', reconnectMin: 1, reconnectMax: 1 });
+  assert.is(c.connect(), 0);
+  for (let k = 0; k < 5; k++) assert.ok(clock.fireNext(), `retry ${k + 1} is scheduled`);
+  assert.is(opens, 6);
+  assert.ok(delays.includes(0), `a 0 ms delay was armed: ${delays}`);
+  c.end();
+  assert.is(clock.pending, 0);
+});
+
 test('an oversized QoS 2 PUBLISH is acknowledged even when the inbound QoS 2 table is full', () => {
   const r = rig(() => ({
     ready: (s) => {
