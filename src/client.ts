@@ -101,7 +101,7 @@ export function useErrorNames(f: (code: number) => string): void {
 /**
  * The client. A class, not a closure: its methods live once on the prototype (in flash when the
  * module is preloaded on XS), where a closure would make every method a per-instance function
- * object in RAM (measured in XS: 219 slots for an idle client then, 692 as a closure; 158 now). Members named
+ * object in RAM (measured in XS: 219 slots for an idle client then, 692 as a closure; 149 now). Members named
  * _x are internal (not `private`: the transport calls the _ ones of TransportEvents): the minifier
  * shortens them, and methods alias `this` to a local, which it also shortens. Fields start undefined where
  * that reads as their zero (false, none).
