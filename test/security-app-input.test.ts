@@ -236,6 +236,8 @@ async function property(b: Broker, seed: number): Promise<void> {
         const payload = `${step}`;
         let rc = o.c.publish(`p/${run}/q${q}`, payload, q, false);
         if (rc === ERR_OUTBOX_FULL) {
+          // Offline (after an end() step) nothing drains until the next connection.
+          if (o.c.state === OFFLINE) await o.connect();
           await waitFor(() => o.c.queued === 0, 5000, 'the outbox to drain');
           rc = o.c.publish(`p/${run}/q${q}`, payload, q, false);
         }
