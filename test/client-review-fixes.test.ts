@@ -49,16 +49,21 @@ test('connect() with a bad host or port is ERR_ARG and opens nothing (a RangeErr
   }
 });
 
-test('a transport whose open() throws is a failed attempt (ERR_CONNECTION) with backoff, not an exception', () => {
-  let opens = 0;
-  const t: Transport = {
+/** A transport whose open() throws every time (a socket the platform cannot make); counts the tries. */
+function failingTransport(): Transport & { opens: number } {
+  return {
+    opens: 0,
     open() {
-      opens++;
+      this.opens++;
       throw new RangeError('no socket');
     },
     write: (_b, _o, n) => n,
     close() {},
   };
+}
+
+test('a transport whose open() throws is a failed attempt (ERR_CONNECTION) with backoff, not an exception', () => {
+  const t = failingTransport();
   const clock = new ManualClock();
   const c = new MqttClient(t, clock, { host: 'h', clientId: 'x', reconnectMin: 100 });
   const errors: MqttError[] = [];
@@ -66,7 +71,7 @@ test('a transport whose open() throws is a failed attempt (ERR_CONNECTION) with 
   assert.is(c.connect(), 0);
   assert.is(c.state, OFFLINE);
   for (let k = 0; k < 3; k++) assert.ok(clock.fireNext(), 'a retry is scheduled');
-  assert.is(opens, 4);
+  assert.is(t.opens, 4);
   assert.ok(errors.length === 4 && errors.every((e) => e.code === ERR_CONNECTION), JSON.stringify(errors));
   assert.is(c.attempts, 4, 'each counts as a failed attempt');
   c.end();
@@ -74,15 +79,7 @@ test('a transport whose open() throws is a failed attempt (ERR_CONNECTION) with 
 });
 
 test('a reconnect delay that rounds to 0 ms is still a timer (reconnectMin: 1; a 0 once meant "no timer" and the client never came back)', () => {
-  let opens = 0;
-  const t: Transport = {
-    open() {
-      opens++;
-      throw new RangeError('no socket');
-    },
-    write: (_b, _o, n) => n,
-    close() {},
-  };
+  const t = failingTransport();
   const clock = new ManualClock();
   const delays: number[] = [];
   const set = clock.set.bind(clock);
@@ -91,7 +88,7 @@ test('a reconnect delay that rounds to 0 ms is still a timer (reconnectMin: 1; a
   const c = new MqttClient(t, clock, { host: 'h', clientId: 'x', reconnectMin: 1, reconnectMax: 1 });
   assert.is(c.connect(), 0);
   for (let k = 0; k < 5; k++) assert.ok(clock.fireNext(), `retry ${k + 1} is scheduled`);
-  assert.is(opens, 6);
+  assert.is(t.opens, 6);
   assert.ok(delays.includes(0), `a 0 ms delay was armed: ${delays}`);
   c.end();
   assert.is(clock.pending, 0);
