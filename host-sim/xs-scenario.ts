@@ -3,6 +3,7 @@
 // The app code runs INSIDE XS (appScript below) and reports to Node with report({...}).
 // Test-only code: allocates freely.
 import { XsBridge, ensureBundles, xsnapAvailable, type Flavor, type XsBridgeOptions } from './xs-bridge.ts';
+import { ERR_INBOUND_FULL } from '../src/client-errors.ts';
 import * as assert from 'uvu/assert';
 import type { Test } from 'uvu';
 import {
@@ -46,6 +47,8 @@ const BIG = 2000;
  */
 export function appScript(o: {
   transport: string; clock: string; host: string; port: number; id: string; will: string; name?: string; clean?: boolean; keepalive?: number;
+  /** More client options, as object-literal text (e.g. 'maxInboundQos2: 2'). */
+  more?: string;
 }): string {
   const name = o.name || 'app';
   return `
@@ -54,7 +57,7 @@ export function appScript(o: {
   var c = new M.MqttClient(${o.transport}, ${o.clock}, {
     host: ${JSON.stringify(o.host)}, port: ${o.port}, clientId: ${JSON.stringify(o.id)},
     clean: ${o.clean ? 'true' : 'false'}, keepalive: ${o.keepalive ?? 30}, reconnectMin: 100, reconnectMax: 400,
-    connectTimeout: 3000, rxSize: 4096, outboxSize: 8192,
+    connectTimeout: 3000, rxSize: 4096, outboxSize: 8192,${o.more ? ` ${o.more},` : ''}
     will: { topic: ${JSON.stringify(o.will)}, payload: 'xs-gone', qos: 1, retain: false }
   });
   var tag = ${JSON.stringify(name)};
@@ -227,6 +230,33 @@ export function registerScenario(test: Test, so: ScenarioOptions): void {
     assert.is(s.bridge.reportsOf('ka:connect').length, 1, 'no reconnect');
     assert.is(s.broker.gone(id), 0, 'mosquitto kept the client (it drops one silent for 1.5 keepalives)');
     await s.bridge.run('ka.c.end();');
+  });
+
+  test('inbound QoS 2 table full in XS: held back, ERR_INBOUND_FULL, reconnect; each message once, in order', async () => {
+    // A session's backlog comes in one burst, ahead of the PUBRELs that free the 2 ids: the client
+    // holds the rest back and reconnects once the PUBRELs have emptied its table (the path that
+    // runs only when the table fills, so only a full table exercises it in the minified bundle).
+    const id = uid(`xs-${so.flavor}-in2`);
+    const topic = `${s.pfx}/in2`;
+    const M = 12;
+    await s.bridge.run(appScript({
+      transport: so.transport, clock: so.clock, host: so.host, port: s.broker.port, id, will: `${s.pfx}/will-in2`,
+      name: 'in2', clean: false, more: 'maxInboundQos2: 2',
+    }));
+    await s.bridge.waitFor(() => s.bridge.reportsOf('in2:connect').length, 5000, 'onConnect');
+    assert.is(await s.bridge.value(`in2.sub(${JSON.stringify(topic)}, 2)`), 0);
+    await s.bridge.waitFor(() => s.bridge.reportsOf('in2:suback').length, 5000, 'SUBACK');
+    await s.bridge.run('in2.c.end();');
+    await peerPublishAll(s.peer, topic, Array.from({ length: M }, (_, i) => `m${i}`), 2);
+    assert.is(await s.bridge.value('in2.c.connect()'), 0);
+    const got = () => (s.bridge.reportsOf('in2:msg') as unknown as Msg[]).map((m) => m.payload);
+    await s.bridge.waitFor(() => got().length >= M, 10000, () => `${M} messages (got ${got().length})`);
+    await sleep(200);
+    assert.equal(got(), Array.from({ length: M }, (_, i) => `m${i}`), 'each message once, in order');
+    const codes = (s.bridge.reportsOf('in2:error') as { code: number }[]).map((e) => e.code);
+    assert.ok(codes.length > 0 && codes.every((c) => c === ERR_INBOUND_FULL), `errors: ${codes}`);
+    assert.equal(s.bridge.errors, []);
+    await s.bridge.run('in2.c.end();');
   });
 
   if (so.extra) so.extra(test, s);
