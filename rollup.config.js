@@ -27,7 +27,8 @@ export const ts = (target) =>
 // `Uint16Array.prototype.ct`); test/bundle.test.ts fails on one.
 export const INTERNAL = /^(_(?!_).*|skip|idRest|err|head|tail|send|inflight|count|next|reset|space|commit|pkt|sessionPresent|returnCode|listOff)$/;
 
-const min = (ecma, module) =>
+/** terser as every bundle uses it; `keep`: member names not to shorten (test/helpers/min-client.mjs). */
+export const min = (ecma, module, keep = []) =>
   terser({
     ecma, module, toplevel: true,
     // No unsafe_arrows: MqttClient is a plain function called with `new`, and an arrow cannot be.
@@ -36,7 +37,7 @@ const min = (ecma, module) =>
     // hoist_vars declares every var at the top of its function.
     compress: { passes: 3, pure_getters: true, hoist_vars: ecma === 5 },
     // Members named _x are internal: safe to shorten.
-    mangle: { properties: { regex: INTERNAL, builtins: true } },
+    mangle: { properties: { regex: INTERNAL, builtins: true, reserved: keep } },
     format: { comments: false },
   });
 

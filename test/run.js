@@ -20,14 +20,28 @@ function find(dir) {
   return out.sort();
 }
 
+// These client test files run again against the client as the device bundles minify it
+// (test/helpers/min-client.mjs), and some of them against the Espruino build's ES5 client too: a
+// bug only the minified or ES5 code has then fails them, not only a device.
+const MINIFIED = ['client-alloc', 'client-auth', 'client-basic', 'client-keepalive', 'client-liveness', 'client-review-fixes',
+  'client-session', 'fake-broker', 'oversize', 'security-app-input', 'security-auth', 'sensor-app-uptime', 'server-fuzz'];
+const ES5 = ['client-basic', 'client-review-fixes', 'client-session', 'fake-broker', 'oversize', 'server-fuzz'];
+const TAGS = { ' [minified client]': 'es2020', ' [minified ES5 client]': 'es5' };
+
 let files = find(join(root, 'test'));
+const named = (list) => files.filter((f) => list.some((m) => f.endsWith(`/${m}.test.ts`)));
+for (const m of [...MINIFIED, ...ES5]) if (!named([m]).length) throw new Error(`test/run.js: no test/${m}.test.ts`);
+files = [...files, ...named(MINIFIED).map((f) => f + ' [minified client]'), ...named(ES5).map((f) => f + ' [minified ES5 client]')];
 if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
 
-function runFile(file) {
+function runFile(job) {
+  const tag = Object.keys(TAGS).find((t) => job.endsWith(t));
+  const file = tag ? job.slice(0, -tag.length) : job;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', file], {
+    const args = ['--import', 'tsx', '--expose-gc', ...(tag ? ['--import', './test/helpers/min-client.mjs'] : []), file];
+    const child = spawn(process.execPath, args, {
       cwd: root,
-      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+      env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...(tag ? { MIN_CLIENT: TAGS[tag] } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -46,7 +60,7 @@ function runFile(file) {
       const total = num('Total'), passed = num('Passed'), skipped = num('Skipped') ?? 0;
       let failed = total === null ? 1 : total - passed; // uvu's Total excludes skipped tests
       if (code !== 0 && failed === 0) failed = 1; // crashed after the summary, or a hook failed
-      resolve({ file, out, passed: passed ?? 0, failed, skipped });
+      resolve({ file: job, out, passed: passed ?? 0, failed, skipped });
     });
   });
 }
