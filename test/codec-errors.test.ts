@@ -138,29 +138,31 @@ test('errors are sticky until reset; reset resumes', () => {
   assert.is(dec.next(), 0);
 });
 
+/** Feeds `src` to a Decoder of `capacity` bytes, `step` bytes at a time; `each` sees every result with the view. */
+function inSteps(src: Uint8Array, capacity: number, step: number, each: (t: number, p: C.PacketView) => void): number[] {
+  const dec = new Decoder(capacity);
+  const seen: number[] = [];
+  for (let i = 0; i < src.length;) {
+    i += rxWrite(dec, src, i, Math.min(src.length, i + step));
+    for (let t = dec.next(); t; t = dec.next()) seen.push(t), each(t, dec.pkt);
+  }
+  return seen;
+}
+
 test('a packet larger than the buffer is reported with its size and id, skipped, and sync kept', () => {
   const big = new Uint8Array(1000);
   const payload = new Uint8Array(500).fill(7);
   const n = C.encodePublish(big, 0, 'a/b', payload, 1, false, false, 777);
   const m = C.encodeAck(big, n, C.PUBACK, 9);
   for (const step of [1, 7, 64, n + m]) {
-    const dec = new Decoder(64);
-    const seen: number[] = [];
-    let i = 0;
-    while (i < n + m) {
-      i += rxWrite(dec, big, i, Math.min(n + m, i + step));
-      for (let t = dec.next(); t; t = dec.next()) {
-        seen.push(t);
-        if (t === C.ERR_TOO_LARGE) {
-          assert.is(dec.pkt.type, C.PUBLISH);
-          assert.is(dec.pkt.length, n);
-          assert.is(dec.pkt.id, 777);
-          assert.is(dec.pkt.qos, 1);
-        } else {
-          assert.is(dec.pkt.id, 9);
-        }
-      }
-    }
+    const seen = inSteps(big.subarray(0, n + m), 64, step, (t, p) => {
+      if (t === C.ERR_TOO_LARGE) {
+        assert.is(p.type, C.PUBLISH);
+        assert.is(p.length, n);
+        assert.is(p.id, 777);
+        assert.is(p.qos, 1);
+      } else assert.is(p.id, 9);
+    });
     assert.equal(seen, [C.ERR_TOO_LARGE, C.PUBACK], `step ${step}`);
   }
 });
@@ -172,21 +174,14 @@ test('an oversized PUBLISH whose topic alone overflows the buffer is still repor
     const n = C.encodePublish(big, 0, 't'.repeat(tlen), new Uint8Array(20).fill(7), 2, false, false, 4321);
     const m = C.encodeAck(big, n, C.PUBREL, 9);
     for (const step of [1, 3, 64, 65, n + m]) {
-      const dec = new Decoder(64);
-      const seen: number[] = [];
-      let i = 0;
-      while (i < n + m) {
-        i += rxWrite(dec, big, i, Math.min(n + m, i + step));
-        for (let t = dec.next(); t; t = dec.next()) {
-          seen.push(t);
-          if (t === C.ERR_TOO_LARGE) {
-            assert.is(dec.pkt.type, C.PUBLISH);
-            assert.is(dec.pkt.length, n);
-            assert.is(dec.pkt.qos, 2);
-            assert.is(dec.pkt.id, 4321, `topic ${tlen}, step ${step}`);
-          } else assert.is(dec.pkt.id, 9);
-        }
-      }
+      const seen = inSteps(big.subarray(0, n + m), 64, step, (t, p) => {
+        if (t === C.ERR_TOO_LARGE) {
+          assert.is(p.type, C.PUBLISH);
+          assert.is(p.length, n);
+          assert.is(p.qos, 2);
+          assert.is(p.id, 4321, `topic ${tlen}, step ${step}`);
+        } else assert.is(p.id, 9);
+      });
       assert.equal(seen, [C.ERR_TOO_LARGE, C.PUBREL], `topic ${tlen}, step ${step}`);
     }
   }
